@@ -1,0 +1,290 @@
+
+-------------------------------------------------------------------------------
+-- govern: tagging and isolating tables
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION phleet.stamp_controller() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'phleet_stamp_controller'
+    LANGUAGE C;
+COMMENT ON FUNCTION phleet.stamp_controller() IS
+    'Trigger on governed tables: stamps the current controller on new rows, refuses rows of other controllers and controller changes';
+
+CREATE TABLE phleet.governed (
+    relid             regclass PRIMARY KEY,
+    controller_column name NOT NULL,
+    governed_at       timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE phleet.governed IS 'Registry of governed tables (root tables; partitions follow their root)';
+REVOKE ALL ON phleet.governed FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('phleet.governed', '');
+
+-- Isolation of one relation (a root table or one of its partitions): forced
+-- row-level security, phleet's RESTRICTIVE policy, and a permissive policy
+-- when the relation has none of its own (without one, nothing is visible).
+-- With refresh false (from the event trigger) relations already isolated are
+-- left alone, which also keeps the event trigger from recursing.
+CREATE FUNCTION phleet._isolate_relation(rel regclass, col name, refresh boolean)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    expr text := format('%I OPERATOR(pg_catalog.=) phleet.current_controller()', col);
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = rel
+                   AND c.relrowsecurity AND c.relforcerowsecurity) THEN
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', rel);
+    END IF;
+    IF refresh OR NOT EXISTS (SELECT FROM pg_policy p
+                              WHERE p.polrelid = rel AND p.polname = 'phleet_isolation') THEN
+        IF EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = rel AND p.polname = 'phleet_isolation') THEN
+            EXECUTE format('DROP POLICY phleet_isolation ON %s', rel);
+        END IF;
+        EXECUTE format('CREATE POLICY phleet_isolation ON %s AS RESTRICTIVE FOR ALL TO PUBLIC USING (%s) WITH CHECK (%s)',
+                       rel, expr, expr);
+        EXECUTE format('COMMENT ON POLICY phleet_isolation ON %s IS %L', rel,
+                       'phleet: rows are visible and writable only in their controller''s context');
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_policy p
+                   WHERE p.polrelid = rel AND p.polpermissive) THEN
+        EXECUTE format('CREATE POLICY phleet_access ON %s AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)', rel);
+        EXECUTE format('COMMENT ON POLICY phleet_access ON %s IS %L', rel,
+                       'phleet: lets phleet_isolation decide; narrow further with RESTRICTIVE policies');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION phleet._isolate_relation(regclass, name, boolean) IS
+    'Internal: forced RLS and phleet''s policies on one relation';
+
+-- Isolate a governed root and every partition below it (idempotent).
+CREATE FUNCTION phleet._isolate_tree(root regclass, col name, refresh boolean)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT c.oid FROM pg_class c
+                 WHERE c.oid = root
+                    OR (c.oid IN (SELECT t.relid FROM pg_partition_tree(root) t)
+                        AND c.relkind IN ('r', 'p'))
+    LOOP
+        PERFORM phleet._isolate_relation(part, col, refresh);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION phleet._isolate_tree(regclass, name, boolean) IS
+    'Internal: isolate a governed table and all its partitions';
+
+CREATE FUNCTION phleet.govern(tbl regclass, controller_column name DEFAULT 'controller')
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name := controller_column;
+    cls record;
+    att record;
+    stray text;
+    registered name;
+BEGIN
+    IF tbl IS NULL OR col IS NULL THEN
+        RAISE EXCEPTION 'table and controller column must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+
+    SELECT c.relkind, c.relispartition, c.relpersistence, n.nspname
+      INTO cls
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = tbl;
+    IF cls.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Only ordinary and partitioned tables can be governed.';
+    END IF;
+    IF cls.nspname IN ('pg_catalog', 'information_schema', 'phleet') OR cls.nspname LIKE 'pg_toast%' THEN
+        RAISE EXCEPTION 'cannot govern table "%" in schema "%"', tbl, cls.nspname
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF cls.relpersistence = 't' THEN
+        RAISE EXCEPTION 'cannot govern temporary table "%"', tbl
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF cls.relispartition THEN
+        RAISE EXCEPTION 'cannot govern partition "%" on its own', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('Govern its root table %s; its partitions follow.', pg_partition_root(tbl));
+    END IF;
+
+    SELECT g.controller_column INTO registered FROM phleet.governed g WHERE g.relid = tbl;
+    IF registered IS NOT NULL AND registered <> col THEN
+        RAISE EXCEPTION 'table "%" is already governed with controller column "%"', tbl, registered
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run phleet.ungovern() first to change the controller column.';
+    END IF;
+
+    -- the controller column: add it, or adopt an existing text column
+    SELECT a.attnum, a.atttypid, a.attnotnull INTO att
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attname = col AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        EXECUTE format('SELECT true FROM %s LIMIT 1', tbl) INTO stray;
+        IF stray IS NOT NULL THEN
+            RAISE EXCEPTION 'table "%" has rows but no column "%"', tbl, col
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Add a text column holding each row''s controller handle, fill it, then govern the table.';
+        END IF;
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I text NOT NULL', tbl, col);
+        SELECT a.attnum, a.atttypid, a.attnotnull INTO att
+          FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col;
+    ELSE
+        IF att.attnum < 0 THEN
+            RAISE EXCEPTION 'cannot use system column "%" as controller column', col
+                USING ERRCODE = 'invalid_column_reference';
+        END IF;
+        IF att.atttypid <> 'text'::regtype THEN
+            RAISE EXCEPTION 'column "%" of table "%" is of type %, not text', col, tbl, att.atttypid::regtype
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'A controller column holds controller handles as text.';
+        END IF;
+        EXECUTE format('SELECT %1$I FROM %2$s WHERE %1$I IS NULL OR %1$I NOT IN (SELECT handle FROM phleet.controllers) LIMIT 1',
+                       col, tbl) INTO stray;
+        IF FOUND THEN
+            RAISE EXCEPTION 'table "%" has rows whose controller % is not a controller', tbl,
+                            coalesce(format('"%s"', stray), 'NULL')
+                USING ERRCODE = 'foreign_key_violation',
+                      HINT = 'Create the missing controllers with phleet.controller_create(), or fix the rows, then govern again.';
+        END IF;
+        IF NOT att.attnotnull THEN
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', tbl, col);
+        END IF;
+    END IF;
+
+    -- an index that leads with the controller column
+    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = tbl AND i.indkey[0] = att.attnum) THEN
+        EXECUTE format('CREATE INDEX ON %s (%I)', tbl, col);
+    END IF;
+
+    -- the stamp trigger (cloned by PostgreSQL to every partition)
+    IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = 'phleet_stamp') THEN
+        EXECUTE format('DROP TRIGGER phleet_stamp ON %s', tbl);
+    END IF;
+    EXECUTE format('CREATE TRIGGER phleet_stamp BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION phleet.stamp_controller(%L)',
+                   tbl, col);
+
+    PERFORM phleet._isolate_tree(tbl, col, true);
+
+    INSERT INTO phleet.governed (relid, controller_column) VALUES (tbl, col)
+        ON CONFLICT (relid) DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION phleet.govern(regclass, name) IS
+    'Make a table governed: controller column, stamp trigger, leading index, forced row-level security (idempotent)';
+
+CREATE FUNCTION phleet.ungovern(tbl regclass)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT FROM phleet.governed g WHERE g.relid = tbl) THEN
+        RAISE EXCEPTION 'table "%" is not governed', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = 'phleet_stamp') THEN
+        EXECUTE format('DROP TRIGGER phleet_stamp ON %s', tbl);
+    END IF;
+    FOR part IN SELECT c.oid FROM pg_class c
+                 WHERE c.oid = tbl
+                    OR (c.oid IN (SELECT t.relid FROM pg_partition_tree(tbl) t)
+                        AND c.relkind IN ('r', 'p'))
+    LOOP
+        IF EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = part AND p.polname = 'phleet_isolation') THEN
+            EXECUTE format('DROP POLICY phleet_isolation ON %s', part);
+        END IF;
+        IF EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = part AND p.polname = 'phleet_access') THEN
+            EXECUTE format('DROP POLICY phleet_access ON %s', part);
+        END IF;
+        -- leave row-level security on where the table has policies of its own
+        IF NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = part) THEN
+            EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', part);
+        END IF;
+    END LOOP;
+    DELETE FROM phleet.governed g WHERE g.relid = tbl;
+END
+$$;
+COMMENT ON FUNCTION phleet.ungovern(regclass) IS
+    'Undo phleet.govern(): drop the trigger and phleet''s policies (the column, its data and its index stay)';
+
+REVOKE ALL ON FUNCTION phleet.govern(regclass, name), phleet.ungovern(regclass),
+    phleet._isolate_relation(regclass, name, boolean), phleet._isolate_tree(regclass, name, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION phleet.govern(regclass, name), phleet.ungovern(regclass) TO phleet_admin;
+
+CREATE VIEW phleet.governed_tables AS
+SELECT g.relid AS table_name,
+       g.controller_column,
+       g.governed_at,
+       c.relrowsecurity AS rls_enabled,
+       c.relforcerowsecurity AS rls_forced,
+       (SELECT count(*) FROM pg_catalog.pg_partition_tree(g.relid) t
+         WHERE t.relid <> g.relid AND t.isleaf)::integer AS partitions
+  FROM phleet.governed g
+  JOIN pg_catalog.pg_class c ON c.oid = g.relid;
+COMMENT ON VIEW phleet.governed_tables IS 'Governed tables, their controller column and isolation state';
+GRANT SELECT ON phleet.governed_tables TO PUBLIC;
+
+-- Partitions created or attached after phleet.govern() are isolated as they
+-- arrive; dropped governed tables leave the registry.
+CREATE FUNCTION phleet._on_ddl_end()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT DISTINCT gov.relid, gov.controller_column
+          FROM pg_event_trigger_ddl_commands() cmd
+          JOIN pg_class c ON c.oid = cmd.objid AND cmd.classid = 'pg_class'::regclass
+          JOIN phleet.governed gov ON gov.relid = pg_partition_root(cmd.objid)
+         WHERE c.relkind IN ('r', 'p')
+    LOOP
+        PERFORM phleet._isolate_tree(g.relid, g.controller_column, false);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION phleet._on_ddl_end() IS
+    'Internal event trigger: isolates partitions created or attached under a governed table';
+
+CREATE FUNCTION phleet._on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM phleet.governed g
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0
+       AND g.relid::oid = d.objid;
+END
+$$;
+COMMENT ON FUNCTION phleet._on_sql_drop() IS
+    'Internal event trigger: forgets governed tables that are dropped';
+
+REVOKE ALL ON FUNCTION phleet._on_ddl_end(), phleet._on_sql_drop() FROM PUBLIC;
+
+CREATE EVENT TRIGGER phleet_ddl_end ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION phleet._on_ddl_end();
+CREATE EVENT TRIGGER phleet_sql_drop ON sql_drop
+    WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
+    EXECUTE FUNCTION phleet._on_sql_drop();
+COMMENT ON EVENT TRIGGER phleet_ddl_end IS 'phleet: isolates partitions created or attached under a governed table';
+COMMENT ON EVENT TRIGGER phleet_sql_drop IS 'phleet: forgets governed tables that are dropped';

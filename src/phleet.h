@@ -1,0 +1,55 @@
+/*-------------------------------------------------------------------------
+ *
+ * phleet.h
+ *	  Declarations shared between phleet's source files.
+ *
+ * Only what crosses files lives here; everything else is static to its file.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PHLEET_H
+#define PHLEET_H
+
+#include "postgres.h"
+
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+
+#include "token_format.h"
+
+/* Names of objects the C code needs to find. */
+#define PHLEET_SCHEMA			"phleet"
+#define PHLEET_ADMIN_ROLE		"phleet_admin"
+#define PHLEET_GATEWAY_ROLE		"phleet_gateway"
+#define PHLEET_STAMP_FUNCTION	"stamp_controller"
+#define PHLEET_CONTEXT_GUC		"phleet.controller"
+
+/* phleet.c */
+extern void phleet_check_handle(const char *handle);
+extern Oid	phleet_relid(const char *relname, bool missing_ok);
+extern bool phleet_role_has_privs(Oid roleid, const char *rolename);
+extern bool phleet_role_bypasses_rls(Oid roleid);
+
+/* context.c */
+extern void ContextInit(void);
+extern const char *phleet_context_current(void);
+extern const char *phleet_context_entered(void);
+extern const char *phleet_session_binding(void);
+extern bool phleet_controller_exists(const char *handle);
+extern void phleet_context_set(const char *handle, bool for_session);
+extern bool phleet_internal_operation(void);
+
+/* govern.c */
+extern bool phleet_relation_is_governed(Oid relid, bool *fires);
+
+/* copy.c */
+extern bool phleet_copy_from(PlannedStmt *pstmt, const char *queryString,
+							 QueryCompletion *qc);
+
+/* utility.c */
+extern void UtilityInit(void);
+
+/* guard.c */
+extern void GuardInit(void);
+
+#endif							/* PHLEET_H */
