@@ -14,7 +14,7 @@ MODULE_big = phleet
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 DATA_built = phleet--1.0.sql
 
-SQL_ORDER = header controllers context govern check keys pseudonym classify vault retention
+SQL_ORDER = header controllers context govern check normalize keys pseudonym classify vault retention
 SQL_PARTS = $(foreach p,$(SQL_ORDER),$(wildcard src/$(p).sql))
 
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -23,22 +23,30 @@ SHLIB_LINK = -lcrypto
 # pg_regress: one file per object family, each self-contained, on a throwaway
 # instance with phleet (and pg_cron) preloaded.
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
-	--load-extension=pgcrypto
+REGRESS_OPTS = --temp-instance=tmp_regress --temp-config=$(srcdir)/test/regress.conf
 
 ISOLATION = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
 ISOLATION_OPTS = --inputdir=$(srcdir)/test/isolation --outputdir=output_iso \
-	--temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/regress.conf
+	--temp-instance=tmp_isolation --temp-config=$(srcdir)/test/regress.conf
 
-TAP_TESTS = 1
+TAP_TESTS = $(if $(wildcard test/t/*.pl),1,)
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
-EXTRA_CLEAN = results output_iso tmp_check tmp_check_iso regression.diffs regression.out log fuzz/bin
+EXTRA_CLEAN = results output_iso tmp_check tmp_regress tmp_isolation regression.diffs regression.out log fuzz/bin
 
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 PGXS := $(wildcard $(shell $(PG_CONFIG) --pgxs 2>/dev/null))
 ifneq ($(PGXS),)
 include $(PGXS)
+
+# The three suites one by one (installcheck runs them all).
+.PHONY: installcheck-regress installcheck-isolation installcheck-tap
+installcheck-regress:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+installcheck-isolation:
+	$(if $(ISOLATION),$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION),@echo "no isolation tests")
+installcheck-tap:
+	$(if $(TAP_TESTS),$(prove_installcheck),@echo "no TAP tests")
 else
 # No server development files yet: only the targets that install them work.
 all installcheck install:
