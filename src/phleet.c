@@ -13,6 +13,7 @@
  *-------------------------------------------------------------------------
  */
 #include "phleet.h"
+#include "keys.h"
 
 #include "access/parallel.h"
 #include "catalog/namespace.h"
@@ -40,6 +41,7 @@ _PG_init(void)
 				 errdetail("phleet's isolation must be in force in every backend from its first statement."),
 				 errhint("Add phleet to shared_preload_libraries in postgresql.conf and restart the server.")));
 
+	KeysInit();					/* before ContextInit reserves "phleet." */
 	ContextInit();
 	UtilityInit();
 	GuardInit();
