@@ -43,6 +43,7 @@ _PG_init(void)
 
 	KeysInit();					/* before ContextInit reserves "phleet." */
 	ContextInit();
+	NormalizeInit();
 	UtilityInit();
 	GuardInit();
 }
