@@ -132,8 +132,8 @@ static void key_create(const char *handle);
 static void key_cache_reset(void);
 static void key_cache_invalidate(Datum arg, Oid relid);
 static Oid	keys_relation(void);
-static void spi_as_owner_begin(Oid *save_userid, int *save_sec);
-static void spi_as_owner_end(Oid save_userid, int save_sec);
+
+
 
 
 /*
@@ -606,11 +606,12 @@ key_row_unwrap(const char *handle, KeyRow *row, uint8 *key)
 }
 
 /*
- * Run SPI as the owner of phleet.controller_keys, so that phleet can write
- * its own tables whatever the calling role may do.
+ * Connect to SPI running as the owner of phleet's tables (the owner of
+ * phleet.controller_keys), so that phleet can read and write its own tables
+ * whatever the calling role may do.  phleet_spi_as_owner_end() undoes both.
  */
-static void
-spi_as_owner_begin(Oid *save_userid, int *save_sec)
+void
+phleet_spi_as_owner_begin(Oid *save_userid, int *save_sec)
 {
 	Oid			owner;
 	Relation	rel = table_open(keys_relation(), AccessShareLock);
@@ -624,8 +625,8 @@ spi_as_owner_begin(Oid *save_userid, int *save_sec)
 		elog(ERROR, "SPI_connect failed");
 }
 
-static void
-spi_as_owner_end(Oid save_userid, int save_sec)
+void
+phleet_spi_as_owner_end(Oid save_userid, int save_sec)
 {
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
@@ -659,12 +660,12 @@ key_create(const char *handle)
 	values[0] = CStringGetTextDatum(handle);
 	values[1] = PointerGetDatum(wrapped);
 	values[2] = CStringGetTextDatum(m->id);
-	spi_as_owner_begin(&save_userid, &save_sec);
+	phleet_spi_as_owner_begin(&save_userid, &save_sec);
 	if (SPI_execute_with_args("INSERT INTO phleet.controller_keys (controller, wrapped_key, master_key_id) "
 							  "VALUES ($1, $2, $3) ON CONFLICT (controller) DO NOTHING",
 							  3, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store the key of controller \"%s\"", handle);
-	spi_as_owner_end(save_userid, save_sec);
+	phleet_spi_as_owner_end(save_userid, save_sec);
 	CommandCounterIncrement();
 }
 
@@ -787,6 +788,19 @@ phleet_key_get(const char *handle)
 				 errmsg("controller \"%s\" has been forgotten", handle),
 				 errdetail("phleet.controller_forget() destroyed its key: its pseudonyms can no longer be computed or revealed.")));
 	return entry;
+}
+
+/*
+ * True when controller handle was forgotten (crypto-shredded).
+ */
+bool
+phleet_controller_forgotten(const char *handle)
+{
+	KeyRow		row;
+
+	key_row_read(handle, false, &row);
+	explicit_bzero(row.wrapped, sizeof(row.wrapped));
+	return row.found && row.forgotten;
 }
 
 /*

@@ -14,6 +14,7 @@
  */
 #include "phleet.h"
 #include "keys.h"
+#include "vault.h"
 
 #include "access/parallel.h"
 #include "catalog/namespace.h"
@@ -46,6 +47,7 @@ _PG_init(void)
 	NormalizeInit();
 	UtilityInit();
 	GuardInit();
+	VaultInit();
 }
 
 /*

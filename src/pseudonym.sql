@@ -1,0 +1,25 @@
+
+-------------------------------------------------------------------------------
+-- pseudonym: keyed pseudonyms of end-user identifiers
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION phleet.pseudonym(value text, kind text DEFAULT 'generic')
+RETURNS text
+AS 'MODULE_PATHNAME', 'phleet_pseudonym'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION phleet.pseudonym(text, text) IS
+    'Pseudonym of an identifier in the current controller: ps1<kind letter>_<base32 of a 128-bit HMAC-SHA256 and a 32-bit check>; deterministic per controller and kind';
+
+CREATE FUNCTION phleet.is_pseudonym(value text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'phleet_is_pseudonym'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION phleet.is_pseudonym(text) IS
+    'True when the value has the form of a phleet pseudonym (of any controller)';
+
+CREATE FUNCTION phleet._identifier_valid(value text, kind text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'phleet_identifier_valid'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION phleet._identifier_valid(text, text) IS
+    'Internal: true when the value is a valid identifier of the kind (and not a pseudonym)';

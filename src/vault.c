@@ -1,0 +1,838 @@
+/*-------------------------------------------------------------------------
+ *
+ * vault.c
+ *	  The vault of revealable identifiers and its audit trail:
+ *	  phleet.reveal, phleet.forget, phleet.audit_log.
+ *
+ * For columns classified with reveal => true, classify.c's trigger hands
+ * each normalized identifier to phleet_vault_stage(), which encrypts it at
+ * once (AES-256-GCM under the controller's vault key, HMAC(key,
+ * "phleet-vault-v1"), random nonce, "controller:pseudonym" as associated
+ * data) and queues the ciphertext.  Queued entries are written in one
+ * INSERT ... ON CONFLICT DO NOTHING per batch: when the queue is full, when
+ * the statement that queued them ends (ExecutorFinish, or COPY's end), and
+ * at the latest before commit.  So the vault holds one entry per distinct
+ * identifier, and never a plain one.
+ *
+ * Invariants kept here:
+ *
+ * - A queued entry belongs to the subtransaction that queued it: it is
+ *   dropped when that subtransaction aborts and handed to the parent when it
+ *   commits; a flush writes only entries of the current subtransaction, so
+ *   no entry outlives the rows that caused it or dies before them.
+ * - phleet.reveal() returns a value only after the audit row of the call is
+ *   committed, and every refusal or failure is committed to
+ *   phleet.audit_log before the error is raised: the row is written by a
+ *   background worker in its own transaction, so neither the caller's
+ *   error nor its ROLLBACK can erase it.  If the row cannot be written,
+ *   reveal fails (closed).
+ * - Audit rows never hold an identifier: the argument is recorded only when
+ *   it has the form of a pseudonym.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "phleet.h"
+#include "pseudonym.h"
+#include "vault.h"
+
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(phleet_reveal);
+PG_FUNCTION_INFO_V1(phleet_forget);
+
+PGDLLEXPORT void phleet_audit_worker_main(Datum main_arg);
+
+#define PHLEET_REVEAL_ROLE	"phleet_reveal"
+#define VAULT_AAD_PREFIX	"phleet-vault-v1:"
+#define VAULT_KEY_LABEL		"phleet-vault-v1"
+#define VAULT_VERSION		1
+#define VAULT_BATCH			1000
+#define STAGED_KEYLEN		(PHLEET_HANDLE_MAXLEN + 1 + PHLEET_PSEUDONYM_LEN + 1)
+
+/* One queued vault entry. */
+typedef struct VaultEntry
+{
+	int			level;			/* transaction nest level that queued it */
+	char		controller[PHLEET_HANDLE_MAXLEN + 1];
+	char		pseudonym[PHLEET_PSEUDONYM_LEN + 1];
+	bytea	   *sealed;
+} VaultEntry;
+
+/* An audit record, passed to the audit worker in a DSM segment. */
+typedef struct AuditRecord
+{
+	Oid			dboid;
+	Oid			owner;
+	TimestampTz at;
+	int			pid;
+	char		session_role[NAMEDATALEN];
+	char		role_name[NAMEDATALEN];
+	char		controller[PHLEET_HANDLE_MAXLEN + 1];	/* "" = none */
+	char		pseudonym[PHLEET_PSEUDONYM_LEN + 1];	/* "" = none */
+	char		action[16];
+	char		outcome[32];
+	bool		done;			/* set by the worker once committed */
+} AuditRecord;
+
+static MemoryContext vault_cxt = NULL;
+static VaultEntry *pending = NULL;
+static int	npending = 0;
+static int	maxpending = 0;
+static HTAB *staged = NULL;		/* "controller/pseudonym" queued or written */
+static bool flushing = false;
+static SPIPlanPtr flush_plan = NULL;
+
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static void vault_flush(bool all);
+static void vault_forget_pending(void);
+static void vault_ExecutorFinish(QueryDesc *queryDesc);
+static void vault_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+								 bool readOnlyTree, ProcessUtilityContext context,
+								 ParamListInfo params, QueryEnvironment *queryEnv,
+								 DestReceiver *dest, QueryCompletion *qc);
+static void vault_xact_callback(XactEvent event, void *arg);
+static void vault_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								   SubTransactionId parentSubid, void *arg);
+static void vault_key_ready(PhleetKey *k);
+static size_t vault_aad(const char *controller, const char *pseudonym, uint8 *aad);
+static Oid	audit_owner(void);
+static void audit_init(AuditRecord *rec, const char *action, const char *controller);
+static void audit_commit(AuditRecord *rec, const char *outcome);
+static char *reveal_lookup(const char *controller, const char *pseudonym,
+						   const char **outcome);
+
+
+/*
+ * Install the hooks and transaction callbacks.
+ */
+void
+VaultInit(void)
+{
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = vault_ExecutorFinish;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = vault_ProcessUtility;
+	RegisterXactCallback(vault_xact_callback, NULL);
+	RegisterSubXactCallback(vault_subxact_callback, NULL);
+}
+
+/* Derive the controller's vault key once per backend and key. */
+static void
+vault_key_ready(PhleetKey *k)
+{
+	if (k->vault_ready)
+		return;
+	phleet_hmac_derive(k->key, VAULT_KEY_LABEL, k->vault_key);
+	k->vault_ready = true;
+}
+
+/* Associated data binding a vault entry to its controller and pseudonym. */
+static size_t
+vault_aad(const char *controller, const char *pseudonym, uint8 *aad)
+{
+	return (size_t) sprintf((char *) aad, VAULT_AAD_PREFIX "%s:%s", controller, pseudonym);
+}
+
+void
+phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
+				   const char *norm, size_t len)
+{
+	char		key[STAGED_KEYLEN];
+	bool		found;
+	uint8		aad[sizeof(VAULT_AAD_PREFIX) + STAGED_KEYLEN];
+	size_t		aadlen;
+	bytea	   *sealed;
+	uint8	   *p;
+	VaultEntry *e;
+
+	if (vault_cxt == NULL)
+		vault_cxt = AllocSetContextCreate(TopMemoryContext, "phleet vault queue",
+										  ALLOCSET_DEFAULT_SIZES);
+	if (staged == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = STAGED_KEYLEN;
+		ctl.entrysize = STAGED_KEYLEN;
+		ctl.hcxt = vault_cxt;
+		staged = hash_create("phleet vault staged", 1024, &ctl,
+							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	snprintf(key, sizeof(key), "%s/%s", controller, pseudonym);
+	(void) hash_search(staged, key, HASH_ENTER, &found);
+	if (found)
+		return;
+
+	vault_key_ready(k);
+	sealed = (bytea *) MemoryContextAlloc(vault_cxt, VARHDRSZ + 1 + PHLEET_AEAD_NONCE_LEN +
+										  len + PHLEET_AEAD_TAG_LEN);
+	SET_VARSIZE(sealed, VARHDRSZ + 1 + PHLEET_AEAD_NONCE_LEN + len + PHLEET_AEAD_TAG_LEN);
+	p = (uint8 *) VARDATA(sealed);
+	p[0] = VAULT_VERSION;
+	if (!pg_strong_random(p + 1, PHLEET_AEAD_NONCE_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random bytes")));
+	aadlen = vault_aad(controller, pseudonym, aad);
+	if (!phleet_aead_seal(k->vault_key, p + 1, aad, aadlen, (const uint8 *) norm, len,
+						  p + 1 + PHLEET_AEAD_NONCE_LEN,
+						  p + 1 + PHLEET_AEAD_NONCE_LEN + len))
+		elog(ERROR, "could not encrypt a vault entry with AES-256-GCM");
+
+	if (npending == maxpending)
+	{
+		int			newmax = maxpending ? maxpending * 2 : 64;
+
+		pending = pending ?
+			repalloc(pending, newmax * sizeof(VaultEntry)) :
+			MemoryContextAlloc(vault_cxt, newmax * sizeof(VaultEntry));
+		maxpending = newmax;
+	}
+	e = &pending[npending++];
+	e->level = GetCurrentTransactionNestLevel();
+	strlcpy(e->controller, controller, sizeof(e->controller));
+	strlcpy(e->pseudonym, pseudonym, sizeof(e->pseudonym));
+	e->sealed = sealed;
+
+	if (npending >= VAULT_BATCH)
+		vault_flush(false);
+}
+
+/*
+ * Write the queued entries of the current subtransaction (all with all) in
+ * one INSERT ... ON CONFLICT DO NOTHING, as the owner of phleet's tables.
+ */
+static void
+vault_flush(bool all)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	int			n = 0;
+	int			i;
+	int			kept;
+	Datum	   *ctl;
+	Datum	   *ps;
+	Datum	   *ct;
+	Datum		values[3];
+	Oid			save_userid;
+	int			save_sec;
+	MemoryContext tmp;
+	MemoryContext old;
+
+	if (flushing || npending == 0 || IsInParallelMode())
+		return;
+
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "phleet vault flush",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(tmp);
+	ctl = palloc(npending * sizeof(Datum));
+	ps = palloc(npending * sizeof(Datum));
+	ct = palloc(npending * sizeof(Datum));
+	for (i = 0; i < npending; i++)
+	{
+		if (!all && pending[i].level < level)
+			continue;
+		ctl[n] = CStringGetTextDatum(pending[i].controller);
+		ps[n] = CStringGetTextDatum(pending[i].pseudonym);
+		ct[n] = PointerGetDatum(pending[i].sealed);
+		n++;
+	}
+	if (n == 0)
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(tmp);
+		return;
+	}
+	values[0] = PointerGetDatum(construct_array(ctl, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = PointerGetDatum(construct_array(ps, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(ct, n, BYTEAOID, -1, false, TYPALIGN_INT));
+	MemoryContextSwitchTo(old);
+
+	flushing = true;
+	PG_TRY();
+	{
+		phleet_spi_as_owner_begin(&save_userid, &save_sec);
+		if (flush_plan == NULL)
+		{
+			Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, BYTEAARRAYOID};
+			SPIPlanPtr	plan;
+
+			plan = SPI_prepare("INSERT INTO phleet.vault (controller, pseudonym, sealed) "
+							   "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+							   "ON CONFLICT (controller, pseudonym) DO NOTHING",
+							   3, argtypes);
+			if (plan == NULL || SPI_keepplan(plan) != 0)
+				elog(ERROR, "could not prepare the vault insert: %s",
+					 SPI_result_code_string(SPI_result));
+			flush_plan = plan;
+		}
+		if (SPI_execute_plan(flush_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write vault entries");
+		phleet_spi_as_owner_end(save_userid, save_sec);
+	}
+	PG_FINALLY();
+	{
+		flushing = false;
+	}
+	PG_END_TRY();
+
+	/* drop what was written */
+	kept = 0;
+	for (i = 0; i < npending; i++)
+	{
+		if (!all && pending[i].level < level)
+			pending[kept++] = pending[i];
+		else
+			pfree(pending[i].sealed);
+	}
+	npending = kept;
+	MemoryContextDelete(tmp);
+}
+
+/* Forget everything queued or remembered (transaction end). */
+static void
+vault_forget_pending(void)
+{
+	if (vault_cxt != NULL)
+		MemoryContextReset(vault_cxt);
+	pending = NULL;
+	npending = 0;
+	maxpending = 0;
+	staged = NULL;
+	flushing = false;
+}
+
+/*
+ * A statement's queued entries are written when its executor finishes.
+ */
+static void
+vault_ExecutorFinish(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+	if (npending > 0)
+		vault_flush(false);
+}
+
+/*
+ * COPY FROM does not run through the executor: write its entries when it
+ * returns.
+ */
+static void
+vault_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					 bool readOnlyTree, ProcessUtilityContext context,
+					 ParamListInfo params, QueryEnvironment *queryEnv,
+					 DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+	if (npending > 0 && IsA(pstmt->utilityStmt, CopyStmt))
+		vault_flush(false);
+}
+
+/*
+ * Nothing queued survives its transaction: written before commit, dropped
+ * on abort.
+ */
+static void
+vault_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (npending > 0)
+			{
+				PushActiveSnapshot(GetTransactionSnapshot());
+				vault_flush(true);
+				PopActiveSnapshot();
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			vault_forget_pending();
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (npending > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction with unwritten vault entries")));
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * A subtransaction's entries go with it on abort and to its parent on
+ * commit.
+ */
+static void
+vault_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	int			i;
+	int			kept = 0;
+
+	if (npending == 0 && staged == NULL)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		for (i = 0; i < npending; i++)
+		{
+			if (pending[i].level >= level)
+				pfree(pending[i].sealed);
+			else
+				pending[kept++] = pending[i];
+		}
+		npending = kept;
+		/* what the subtransaction wrote is gone too: stop deduplicating */
+		if (staged != NULL)
+		{
+			hash_destroy(staged);
+			staged = NULL;
+		}
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		for (i = 0; i < npending; i++)
+			if (pending[i].level >= level)
+				pending[i].level = level - 1;
+	}
+}
+
+/* Owner of phleet.audit_log: the audit worker writes as that role. */
+static Oid
+audit_owner(void)
+{
+	Oid			relid = phleet_relid("audit_log", false);
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Fill in who, when and where for an audit record.
+ */
+static void
+audit_init(AuditRecord *rec, const char *action, const char *controller)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->dboid = MyDatabaseId;
+	rec->at = GetCurrentTimestamp();
+	rec->pid = MyProcPid;
+	strlcpy(rec->session_role, GetUserNameFromId(GetSessionUserId(), false), NAMEDATALEN);
+	strlcpy(rec->role_name, GetUserNameFromId(GetUserId(), false), NAMEDATALEN);
+	if (controller)
+		strlcpy(rec->controller, controller, sizeof(rec->controller));
+	strlcpy(rec->action, action, sizeof(rec->action));
+}
+
+/*
+ * Commit rec to phleet.audit_log in a transaction of its own (a background
+ * worker's), or raise.
+ */
+static void
+audit_commit(AuditRecord *rec, const char *outcome)
+{
+	dsm_segment *seg;
+	AuditRecord *shared;
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	BgwHandleStatus status;
+	bool		done;
+
+	strlcpy(rec->outcome, outcome, sizeof(rec->outcome));
+	rec->owner = audit_owner();
+	seg = dsm_create(sizeof(AuditRecord), 0);
+	shared = (AuditRecord *) dsm_segment_address(seg);
+	memcpy(shared, rec, sizeof(AuditRecord));
+	shared->done = false;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "phleet", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "phleet_audit_worker_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "phleet audit writer for PID %d", MyProcPid);
+	strlcpy(worker.bgw_type, "phleet audit writer", BGW_MAXLEN);
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start the worker that records this call in phleet.audit_log"),
+				 errdetail("Calls of phleet.reveal() are refused unless their audit row can be committed."),
+				 errhint("Raise max_worker_processes, or retry when fewer background workers run.")));
+	status = WaitForBackgroundWorkerShutdown(handle);
+	pg_read_barrier();
+	done = shared->done;
+	dsm_detach(seg);
+	if (status != BGWH_STOPPED || !done)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not record this call in phleet.audit_log"),
+				 errdetail("Calls of phleet.reveal() are refused unless their audit row can be committed."),
+				 errhint("See the server log for the audit writer's error.")));
+}
+
+/*
+ * Background worker: commit one audit row, then say so.
+ */
+void
+phleet_audit_worker_main(Datum main_arg)
+{
+	dsm_segment *seg;
+	AuditRecord *rec;
+	Oid			argtypes[8] = {TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, INT4OID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
+
+	BackgroundWorkerUnblockSignals();
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("phleet audit writer could not map its record")));
+	rec = (AuditRecord *) dsm_segment_address(seg);
+	BackgroundWorkerInitializeConnectionByOid(rec->dboid, rec->owner, 0);
+
+	values[0] = TimestampTzGetDatum(rec->at);
+	values[1] = CStringGetTextDatum(rec->session_role);
+	values[2] = CStringGetTextDatum(rec->role_name);
+	values[3] = CStringGetTextDatum(rec->controller);
+	nulls[3] = rec->controller[0] ? ' ' : 'n';
+	values[4] = CStringGetTextDatum(rec->action);
+	values[5] = CStringGetTextDatum(rec->pseudonym);
+	nulls[5] = rec->pseudonym[0] ? ' ' : 'n';
+	values[6] = CStringGetTextDatum(rec->outcome);
+	values[7] = Int32GetDatum(rec->pid);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "phleet audit row");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("INSERT INTO phleet.audit_log (at, session_role, role_name, controller, "
+							  "action, pseudonym, outcome, backend_pid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+							  8, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into phleet.audit_log");
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	pg_write_barrier();
+	rec->done = true;
+	dsm_detach(seg);
+	proc_exit(0);
+}
+
+/*
+ * Look pseudonym up in the vault of controller and decrypt it.  Returns NULL
+ * with *outcome set when the call must be refused; raises only on
+ * unexpected failures.
+ */
+static char *
+reveal_lookup(const char *controller, const char *pseudonym, const char **outcome)
+{
+	PhleetKey  *k;
+	PhleetKind	kind;
+	uint8		bytes[PHLEET_PSEUDONYM_BYTES];
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	Oid			save_userid;
+	int			save_sec;
+	bytea	   *sealed = NULL;
+	char	   *result = NULL;
+
+	if (!phleet_pseudonym_parse(pseudonym, strlen(pseudonym), &kind, bytes))
+	{
+		*outcome = "malformed";
+		return NULL;
+	}
+	if (phleet_controller_forgotten(controller))
+	{
+		*outcome = "forgotten";
+		return NULL;
+	}
+	k = phleet_key_get(controller);
+	if (!phleet_pseudonym_is_ours(k, kind, pseudonym, strlen(pseudonym)))
+	{
+		*outcome = "not_this_controller";
+		return NULL;
+	}
+
+	values[0] = CStringGetTextDatum(controller);
+	values[1] = CStringGetTextDatum(pseudonym);
+	phleet_spi_as_owner_begin(&save_userid, &save_sec);
+	if (SPI_execute_with_args("SELECT sealed FROM phleet.vault WHERE controller = $1 AND pseudonym = $2",
+							  2, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read phleet.vault");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			sealed = (bytea *) SPI_datumTransfer(d, false, -1);
+	}
+	phleet_spi_as_owner_end(save_userid, save_sec);
+
+	if (sealed == NULL)
+	{
+		*outcome = "not_in_vault";
+		return NULL;
+	}
+	else
+	{
+		uint8	   *p = (uint8 *) VARDATA_ANY(sealed);
+		size_t		len = VARSIZE_ANY_EXHDR(sealed);
+		uint8		aad[sizeof(VAULT_AAD_PREFIX) + STAGED_KEYLEN];
+		size_t		aadlen = vault_aad(controller, pseudonym, aad);
+		size_t		ptlen;
+
+		if (len < 1 + PHLEET_AEAD_NONCE_LEN + PHLEET_AEAD_TAG_LEN || p[0] != VAULT_VERSION)
+		{
+			*outcome = "corrupted";
+			return NULL;
+		}
+		ptlen = len - 1 - PHLEET_AEAD_NONCE_LEN - PHLEET_AEAD_TAG_LEN;
+		vault_key_ready(k);
+		result = palloc(ptlen + 1);
+		if (!phleet_aead_open(k->vault_key, p + 1, aad, aadlen,
+							  p + 1 + PHLEET_AEAD_NONCE_LEN, ptlen,
+							  p + 1 + PHLEET_AEAD_NONCE_LEN + ptlen, (uint8 *) result))
+		{
+			pfree(result);
+			*outcome = "corrupted";
+			return NULL;
+		}
+		result[ptlen] = '\0';
+	}
+	*outcome = "revealed";
+	return result;
+}
+
+/*
+ * phleet.reveal(pseudonym text) RETURNS text
+ *
+ * For members of phleet_reveal, in the context of the controller that made
+ * the pseudonym.  Every call is committed to phleet.audit_log first.
+ */
+Datum
+phleet_reveal(PG_FUNCTION_ARGS)
+{
+	text	   *arg = PG_GETARG_TEXT_PP(0);
+	char	   *pseudonym = text_to_cstring(arg);
+	const char *controller = phleet_context_current();
+	AuditRecord rec;
+	PhleetKind	kind;
+	uint8		bytes[PHLEET_PSEUDONYM_BYTES];
+	const char *outcome = NULL;
+	char	   *value = NULL;
+	ErrorData  *edata = NULL;
+
+	audit_init(&rec, "reveal", controller);
+	/* record the argument only if it is a pseudonym, never an identifier */
+	if (phleet_pseudonym_parse(pseudonym, strlen(pseudonym), &kind, bytes))
+		strlcpy(rec.pseudonym, pseudonym, sizeof(rec.pseudonym));
+
+	if (!phleet_role_has_privs(GetUserId(), PHLEET_REVEAL_ROLE))
+		outcome = "denied";
+	else if (controller == NULL)
+		outcome = "no_context";
+	else
+	{
+		MemoryContext oldcxt = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+		PG_TRY();
+		{
+			value = reveal_lookup(controller, pseudonym, &outcome);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			outcome = "error";
+		}
+		PG_END_TRY();
+	}
+
+	audit_commit(&rec, outcome);
+
+	if (edata != NULL)
+		ReThrowError(edata);
+	if (value != NULL)
+		PG_RETURN_TEXT_P(cstring_to_text(value));
+
+	if (strcmp(outcome, "denied") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to reveal pseudonyms"),
+				 errdetail("The attempt was recorded in phleet.audit_log."),
+				 errhint("Only members of role %s may reveal identifiers.", PHLEET_REVEAL_ROLE)));
+	if (strcmp(outcome, "no_context") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("no controller context for revealing a pseudonym"),
+				 errdetail("The attempt was recorded in phleet.audit_log."),
+				 errhint("Enter the context of the controller that made the pseudonym with phleet.enter().")));
+	if (strcmp(outcome, "malformed") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("value is not a pseudonym"),
+				 errdetail("The attempt was recorded in phleet.audit_log, without the value."),
+				 errhint("Pass a value that phleet.is_pseudonym() accepts.")));
+	if (strcmp(outcome, "forgotten") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("controller \"%s\" has been forgotten", controller),
+				 errdetail("phleet.controller_forget() destroyed its key: its pseudonyms can no longer be revealed.")));
+	if (strcmp(outcome, "not_this_controller") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pseudonym was not made by controller \"%s\"", controller),
+				 errdetail("It belongs to another controller, or was altered; the attempt was recorded in phleet.audit_log."),
+				 errhint("Reveal it in the context of the controller that made it.")));
+	if (strcmp(outcome, "not_in_vault") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("pseudonym cannot be revealed"),
+				 errdetail("The vault of controller \"%s\" holds no identifier for it: its column is not classified with reveal => true, or the identifier was forgotten.",
+						   controller)));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("vault entry of the pseudonym failed authentication"),
+			 errdetail("The entry was altered or moved; the attempt was recorded in phleet.audit_log.")));
+	PG_RETURN_NULL();			/* keep compiler quiet */
+}
+
+/*
+ * phleet.forget(value text, kind text) RETURNS boolean
+ *
+ * Deletes the vault entry of an identifier (or of a pseudonym) in the
+ * current controller; true when there was one.  Recorded in
+ * phleet.audit_log in the same transaction.
+ */
+Datum
+phleet_forget(PG_FUNCTION_ARGS)
+{
+	text	   *value = PG_GETARG_TEXT_PP(0);
+	char	   *kindname = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	PhleetKind	kind = phleet_kind_checked(kindname);
+	const char *s = VARDATA_ANY(value);
+	size_t		len = VARSIZE_ANY_EXHDR(value);
+	const char *controller = phleet_context_current();
+	PhleetKey  *k;
+	PhleetKind	pk;
+	uint8		bytes[PHLEET_PSEUDONYM_BYTES];
+	char		out[PHLEET_PSEUDONYM_LEN + 1];
+	AuditRecord rec;
+	Oid			argtypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[5];
+	Oid			save_userid;
+	int			save_sec;
+	bool		deleted;
+	char		key[STAGED_KEYLEN];
+
+	if (controller == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("no controller context for forgetting an identifier"),
+				 errhint("Enter a context first with phleet.enter() or phleet.enter_token().")));
+	PreventCommandIfReadOnly("phleet.forget()");
+	k = phleet_key_get(controller);
+	if (phleet_pseudonym_parse(s, len, &pk, bytes))
+	{
+		if (!phleet_pseudonym_is_ours(k, kind, s, len))
+			phleet_pseudonym_foreign_error(kind, NULL);
+		memcpy(out, s, PHLEET_PSEUDONYM_LEN);
+		out[PHLEET_PSEUDONYM_LEN] = '\0';
+	}
+	else
+	{
+		char		norm[PHLEET_NORMALIZED_MAXLEN + 1];
+
+		phleet_normalize_checked(kind, s, len, norm);
+		phleet_pseudonym_compute(k, kind, norm, strlen(norm), out);
+		explicit_bzero(norm, sizeof(norm));
+	}
+
+	/* a later write in this transaction must queue it again */
+	if (staged != NULL)
+	{
+		snprintf(key, sizeof(key), "%s/%s", controller, out);
+		(void) hash_search(staged, key, HASH_REMOVE, NULL);
+	}
+	vault_flush(false);
+
+	audit_init(&rec, "forget", controller);
+	values[0] = CStringGetTextDatum(controller);
+	values[1] = CStringGetTextDatum(out);
+	phleet_spi_as_owner_begin(&save_userid, &save_sec);
+	if (SPI_execute_with_args("DELETE FROM phleet.vault WHERE controller = $1 AND pseudonym = $2",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete from phleet.vault");
+	deleted = SPI_processed > 0;
+	values[2] = CStringGetTextDatum(rec.session_role);
+	values[3] = CStringGetTextDatum(rec.role_name);
+	values[4] = CStringGetTextDatum(deleted ? "forgotten" : "not_in_vault");
+	if (SPI_execute_with_args("INSERT INTO phleet.audit_log (at, session_role, role_name, controller, "
+							  "action, pseudonym, outcome, backend_pid) "
+							  "VALUES (pg_catalog.clock_timestamp(), $3, $4, $1, 'forget', $2, $5, "
+							  "pg_catalog.pg_backend_pid())",
+							  5, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into phleet.audit_log");
+	phleet_spi_as_owner_end(save_userid, save_sec);
+	PG_RETURN_BOOL(deleted);
+}

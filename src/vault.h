@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * vault.h
+ *	  The vault of revealable identifiers, as used by classify.c's trigger.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PHLEET_VAULT_H
+#define PHLEET_VAULT_H
+
+#include "keys.h"
+
+extern void VaultInit(void);
+
+/*
+ * Queue the encrypted normalized identifier norm[0..len) under pseudonym for
+ * the vault of controller (whose key is k).  It is written before the
+ * current statement ends, once per distinct identifier.
+ */
+extern void phleet_vault_stage(PhleetKey *k, const char *controller,
+							   const char *pseudonym, const char *norm,
+							   size_t len);
+
+#endif							/* PHLEET_VAULT_H */
