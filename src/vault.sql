@@ -14,8 +14,8 @@ COMMENT ON ROLE phleet_reveal IS 'phleet: may reveal the identifier behind a pse
 
 -- no foreign key to phleet.controllers: its check would cost a query per entry
 CREATE TABLE phleet.vault (
-    controller text NOT NULL,
-    pseudonym  text NOT NULL,
+    controller text COLLATE "C" NOT NULL,
+    pseudonym  text COLLATE "C" NOT NULL,
     sealed     bytea NOT NULL,
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (controller, pseudonym)
