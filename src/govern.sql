@@ -81,6 +81,7 @@ CREATE FUNCTION phleet.govern(tbl regclass, controller_column name DEFAULT 'cont
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET phleet.internal = on
 AS $$
 DECLARE
     col name := controller_column;
