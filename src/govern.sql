@@ -88,6 +88,7 @@ DECLARE
     cls record;
     att record;
     stray text;
+    bad_row boolean;
     registered name;
 BEGIN
     IF tbl IS NULL OR col IS NULL THEN
@@ -149,9 +150,9 @@ BEGIN
                 USING ERRCODE = 'datatype_mismatch',
                       HINT = 'A controller column holds controller handles as text.';
         END IF;
-        EXECUTE format('SELECT %1$I FROM %2$s WHERE %1$I IS NULL OR %1$I NOT IN (SELECT handle FROM phleet.controllers) LIMIT 1',
-                       col, tbl) INTO stray;
-        IF FOUND THEN
+        EXECUTE format('SELECT true, %1$I FROM %2$s WHERE %1$I IS NULL OR %1$I NOT IN (SELECT handle FROM phleet.controllers) LIMIT 1',
+                       col, tbl) INTO bad_row, stray;
+        IF bad_row THEN
             RAISE EXCEPTION 'table "%" has rows whose controller % is not a controller', tbl,
                             coalesce(format('"%s"', stray), 'NULL')
                 USING ERRCODE = 'foreign_key_violation',
