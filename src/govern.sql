@@ -87,6 +87,7 @@ DECLARE
     cls record;
     att record;
     stray text;
+    nstray bigint;
     registered name;
 BEGIN
     IF tbl IS NULL OR col IS NULL THEN
@@ -148,11 +149,16 @@ BEGIN
                 USING ERRCODE = 'datatype_mismatch',
                       HINT = 'A controller column holds controller handles as text.';
         END IF;
+        -- (EXECUTE does not set FOUND: count the rows it returned)
         EXECUTE format('SELECT %1$I FROM %2$s WHERE %1$I IS NULL OR %1$I NOT IN (SELECT handle FROM phleet.controllers) LIMIT 1',
                        col, tbl) INTO stray;
-        IF FOUND THEN
-            RAISE EXCEPTION 'table "%" has rows whose controller % is not a controller', tbl,
-                            coalesce(format('"%s"', stray), 'NULL')
+        GET DIAGNOSTICS nstray = ROW_COUNT;
+        IF nstray > 0 AND stray IS NULL THEN
+            RAISE EXCEPTION 'table "%" has rows whose column "%" is NULL', tbl, col
+                USING ERRCODE = 'not_null_violation',
+                      HINT = 'Fill in each row''s controller handle, then govern again.';
+        ELSIF nstray > 0 THEN
+            RAISE EXCEPTION 'table "%" has rows whose controller "%" is not a controller', tbl, stray
                 USING ERRCODE = 'foreign_key_violation',
                       HINT = 'Create the missing controllers with phleet.controller_create(), or fix the rows, then govern again.';
         END IF;
