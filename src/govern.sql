@@ -203,6 +203,9 @@ BEGIN
         RAISE EXCEPTION 'table "%" is not governed', tbl
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    -- forget the table first: the ALTER TABLEs below fire phleet_ddl_end,
+    -- which would otherwise isolate the partitions again
+    DELETE FROM phleet.governed g WHERE g.relid = tbl;
     IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = 'phleet_stamp') THEN
         EXECUTE format('DROP TRIGGER phleet_stamp ON %s', tbl);
     END IF;
@@ -222,7 +225,6 @@ BEGIN
             EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', part);
         END IF;
     END LOOP;
-    DELETE FROM phleet.governed g WHERE g.relid = tbl;
 END
 $$;
 COMMENT ON FUNCTION phleet.ungovern(regclass) IS
