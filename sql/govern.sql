@@ -288,6 +288,12 @@ INSERT INTO gov_own (id, kind) VALUES (1, 'public'), (2, 'private');
 SELECT phleet.enter('gov-b');
 INSERT INTO gov_own (id, kind) VALUES (3, 'public');
 SELECT id, kind, controller FROM gov_own ORDER BY id;  -- own policy AND phleet's
+-- COPY FROM cannot apply the table's own INSERT policies, so it is refused
+SAVEPOINT s;
+COPY gov_own (id, kind) FROM STDIN;
+4	public
+\.
+ROLLBACK TO SAVEPOINT s;
 COMMIT;
 RESET ROLE;
 -- ungovern keeps row-level security on where the table has its own policies
