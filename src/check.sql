@@ -10,12 +10,14 @@ RETURNS TABLE (rel regclass, root regclass, col name)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT c.oid::regclass, g.relid, g.controller_column
+    SELECT g.relid, g.relid, g.controller_column
       FROM phleet.governed g
-      JOIN pg_catalog.pg_class c
-        ON c.oid = g.relid
-        OR (c.oid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree(g.relid) t)
-            AND c.relkind IN ('r', 'p'))
+     WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = g.relid)
+    UNION
+    SELECT t.relid, g.relid, g.controller_column
+      FROM phleet.governed g
+     CROSS JOIN LATERAL pg_catalog.pg_partition_tree(g.relid) t
+      JOIN pg_catalog.pg_class c ON c.oid = t.relid AND c.relkind IN ('r', 'p')
 $$;
 COMMENT ON FUNCTION phleet._governed_relations() IS
     'Internal: governed tables and their partitions, with the controller column';
