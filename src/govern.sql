@@ -168,7 +168,8 @@ BEGIN
     END IF;
 
     -- an index that leads with the controller column
-    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = tbl AND i.indkey[0] = att.attnum) THEN
+    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = tbl AND i.indkey[0] = att.attnum
+                   AND i.indpred IS NULL AND i.indisvalid) THEN
         EXECUTE format('CREATE INDEX ON %s (%I)', tbl, col);
     END IF;
 
