@@ -98,11 +98,13 @@ CREATE TABLE gov_indexed (id int, controller text, created date);
 CREATE INDEX gov_indexed_ctl_created ON gov_indexed (controller, created);
 CREATE TABLE gov_indexed2 (id int, controller text);
 CREATE INDEX gov_indexed2_id_ctl ON gov_indexed2 (id, controller);
+CREATE TABLE gov_indexed3 (id int, controller text);
+CREATE INDEX gov_indexed3_partial ON gov_indexed3 (controller) WHERE id > 0;  -- partial: does not count
 SET ROLE regress_govern_admin;
-SELECT phleet.govern('gov_indexed'), phleet.govern('gov_indexed2');
+SELECT phleet.govern('gov_indexed'), phleet.govern('gov_indexed2'), phleet.govern('gov_indexed3');
 RESET ROLE;
 SELECT indexrelid::regclass AS index, indrelid::regclass AS "table"
-  FROM pg_index WHERE indrelid IN ('gov_indexed'::regclass, 'gov_indexed2'::regclass)
+  FROM pg_index WHERE indrelid IN ('gov_indexed'::regclass, 'gov_indexed2'::regclass, 'gov_indexed3'::regclass)
  ORDER BY indexrelid::regclass::text COLLATE "C";
 
 -- what cannot be governed
@@ -437,7 +439,7 @@ DROP SCHEMA gov_schema CASCADE;
 DROP TABLE gov_parted;
 SELECT count(*) FROM phleet.governed WHERE relid::text IN ('gov_schema.t', 'gov_parted');
 
-DROP TABLE gov_leads, gov_filled, gov_adopt, gov_indexed, gov_own, gov_ranged CASCADE;
+DROP TABLE gov_leads, gov_filled, gov_adopt, gov_indexed, gov_indexed3, gov_own, gov_ranged CASCADE;
 DROP SEQUENCE gov_seq;
 DROP FUNCTION govern_describe(regclass);
 DROP ROLE regress_govern_admin, regress_govern_gw, regress_govern_app;
