@@ -1,5 +1,5 @@
 -- Controllers and role bindings: phleet.controller_create, bind_role, unbind_role.
-set SHOW_CONTEXT never
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS phleet CASCADE;
 RESET client_min_messages;

@@ -15,6 +15,9 @@
  *
  * Only COPY ... FROM STDIN is taken over; COPY from a file or a program, and
  * COPY by roles that bypass row-level security, go to PostgreSQL unchanged.
+ * CopyFrom() applies no policy, so a table with INSERT policies of its own
+ * (besides phleet_isolation and phleet_access) is refused: its WITH CHECK
+ * expressions would be skipped.
  *
  * The preparation below follows DoCopy() in src/backend/commands/copy.c of
  * PostgreSQL 15:
@@ -38,6 +41,8 @@
 #include "parser/parse_collate.h"
 #include "parser/parse_expr.h"
 #include "parser/parse_relation.h"
+#include "rewrite/rowsecurity.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -84,6 +89,25 @@ phleet_copy_from(PlannedStmt *pstmt, const char *queryString, QueryCompletion *q
 		table_close(rel, RowExclusiveLock);
 		free_parsestate(pstate);
 		return false;
+	}
+
+	if (rel->rd_rsdesc != NULL)
+	{
+		foreach(cur, rel->rd_rsdesc->policies)
+		{
+			RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(cur);
+
+			if (strcmp(policy->policy_name, "phleet_isolation") == 0 ||
+				strcmp(policy->policy_name, "phleet_access") == 0)
+				continue;
+			if (policy->polcmd == '*' || policy->polcmd == ACL_INSERT_CHR)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("COPY FROM cannot apply policy \"%s\" of governed table \"%s\"",
+								policy->policy_name, RelationGetRelationName(rel)),
+						 errdetail("COPY FROM checks rows only with phleet's stamp trigger, not with the table's own row-level security policies."),
+						 errhint("Use INSERT, or drop the policy's INSERT part.")));
+		}
 	}
 
 	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock,

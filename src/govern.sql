@@ -81,12 +81,14 @@ CREATE FUNCTION phleet.govern(tbl regclass, controller_column name DEFAULT 'cont
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET phleet.internal = on
 AS $$
 DECLARE
     col name := controller_column;
     cls record;
     att record;
     stray text;
+    nstray bigint;
     registered name;
 BEGIN
     IF tbl IS NULL OR col IS NULL THEN
@@ -148,11 +150,16 @@ BEGIN
                 USING ERRCODE = 'datatype_mismatch',
                       HINT = 'A controller column holds controller handles as text.';
         END IF;
+        -- (EXECUTE does not set FOUND: count the rows it returned)
         EXECUTE format('SELECT %1$I FROM %2$s WHERE %1$I IS NULL OR %1$I NOT IN (SELECT handle FROM phleet.controllers) LIMIT 1',
                        col, tbl) INTO stray;
-        IF FOUND THEN
-            RAISE EXCEPTION 'table "%" has rows whose controller % is not a controller', tbl,
-                            coalesce(format('"%s"', stray), 'NULL')
+        GET DIAGNOSTICS nstray = ROW_COUNT;
+        IF nstray > 0 AND stray IS NULL THEN
+            RAISE EXCEPTION 'table "%" has rows whose column "%" is NULL', tbl, col
+                USING ERRCODE = 'not_null_violation',
+                      HINT = 'Fill in each row''s controller handle, then govern again.';
+        ELSIF nstray > 0 THEN
+            RAISE EXCEPTION 'table "%" has rows whose controller "%" is not a controller', tbl, stray
                 USING ERRCODE = 'foreign_key_violation',
                       HINT = 'Create the missing controllers with phleet.controller_create(), or fix the rows, then govern again.';
         END IF;
@@ -162,7 +169,8 @@ BEGIN
     END IF;
 
     -- an index that leads with the controller column
-    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = tbl AND i.indkey[0] = att.attnum) THEN
+    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = tbl AND i.indkey[0] = att.attnum
+                   AND i.indpred IS NULL AND i.indisvalid) THEN
         EXECUTE format('CREATE INDEX ON %s (%I)', tbl, col);
     END IF;
 
@@ -197,6 +205,9 @@ BEGIN
         RAISE EXCEPTION 'table "%" is not governed', tbl
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    -- forget the table first: the ALTER TABLEs below fire phleet_ddl_end,
+    -- which would otherwise isolate the partitions again
+    DELETE FROM phleet.governed g WHERE g.relid = tbl;
     IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = 'phleet_stamp') THEN
         EXECUTE format('DROP TRIGGER phleet_stamp ON %s', tbl);
     END IF;
@@ -216,7 +227,6 @@ BEGIN
             EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', part);
         END IF;
     END LOOP;
-    DELETE FROM phleet.governed g WHERE g.relid = tbl;
 END
 $$;
 COMMENT ON FUNCTION phleet.ungovern(regclass) IS

@@ -41,6 +41,7 @@ PG_FUNCTION_INFO_V1(phleet_set_token_secret);
 
 static bytea *token_secret_read(void);
 static void token_mac(bytea *secret, const char *msg, size_t len, uint8 *mac);
+static const char *token_malformed_detail(PhleetTokenStatus status);
 
 /*
  * The installation secret, or an error with a hint when there is none.
@@ -100,6 +101,28 @@ token_mac(bytea *secret, const char *msg, size_t len, uint8 *mac)
 }
 
 /*
+ * The errdetail of a malformed token: which field is wrong, so that an
+ * authority minting tokens outside the database can fix its encoder.
+ */
+static const char *
+token_malformed_detail(PhleetTokenStatus status)
+{
+	switch (status)
+	{
+		case PHLEET_TOKEN_BAD_VERSION:
+			return _("Its first field is not \"phleet1\".");
+		case PHLEET_TOKEN_BAD_HANDLE:
+			return _("Its second field is not a controller handle (1 to 63 characters of a-z, 0-9, \"_\" and \"-\").");
+		case PHLEET_TOKEN_BAD_EXPIRY:
+			return _("Its third field is not an expiry time (1 to 12 decimal digits, seconds since 1970-01-01 UTC).");
+		case PHLEET_TOKEN_BAD_SIGNATURE:
+			return _("Its signature is not the 43-character unpadded base64url encoding of 32 bytes.");
+		default:
+			return _("A token has the form phleet1.<handle>.<expiry>.<signature>.");
+	}
+}
+
+/*
  * phleet.enter_token(token text) RETURNS text
  *
  * Callable by any role: the signature is the authority.  The context lasts
@@ -112,6 +135,7 @@ phleet_enter_token(PG_FUNCTION_ARGS)
 	const char *s;
 	size_t		len;
 	PhleetToken tok;
+	PhleetTokenStatus status;
 	uint8		mac[PHLEET_MAC_LEN];
 	bytea	   *secret;
 	const char *bound;
@@ -125,7 +149,8 @@ phleet_enter_token(PG_FUNCTION_ARGS)
 	s = VARDATA_ANY(t);
 	len = VARSIZE_ANY_EXHDR(t);
 
-	switch (phleet_token_parse(s, len, &tok))
+	status = phleet_token_parse(s, len, &tok);
+	switch (status)
 	{
 		case PHLEET_TOKEN_OK:
 			break;
@@ -139,7 +164,7 @@ phleet_enter_token(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 					 errmsg("malformed controller token"),
-					 errdetail("A token has the form phleet1.<handle>.<expiry>.<signature>."),
+					 errdetail("%s", token_malformed_detail(status)),
 					 errhint("Tokens are minted by phleet.mint_token() or by an authority holding the token secret.")));
 	}
 

@@ -1,0 +1,89 @@
+-- phleet walkthrough, run by `make demo` against a throwaway cluster.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+\pset footer off
+
+\echo
+\echo '== 1. Install phleet (it pulls pgcrypto) and create two business customers'
+SET client_min_messages = warning;
+CREATE EXTENSION phleet CASCADE;
+RESET client_min_messages;
+SELECT phleet.controller_create('acme', 'Acme Roofing');
+SELECT phleet.controller_create('globex', 'Globex Dental');
+
+\echo
+\echo '== 2. Roles: a trusted connection pool, a login role bound to acme, and a plain app role'
+CREATE ROLE app_gateway LOGIN IN ROLE phleet_gateway;
+CREATE ROLE acme_app LOGIN;
+CREATE ROLE app_plain LOGIN;
+SELECT phleet.bind_role('acme_app', 'acme');
+
+\echo
+\echo '== 3. One table for every customer''s leads, governed by phleet'
+CREATE TABLE leads (
+    id         bigserial,
+    phone      text,
+    message    text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (id)
+);
+SELECT phleet.govern('leads');
+GRANT SELECT, INSERT, UPDATE, DELETE ON leads TO app_gateway, acme_app, app_plain;
+GRANT USAGE ON SEQUENCE leads_id_seq TO app_gateway, acme_app, app_plain;
+\d leads
+
+\echo
+\echo '== 4. The pool writes for each customer inside its context; phleet stamps the controller'
+\c - app_gateway
+BEGIN;
+SELECT phleet.enter('acme');
+INSERT INTO leads (phone, message) VALUES ('+15551230001', 'Do you fix flat roofs?'),
+                                          ('+15551230002', 'Quote for shingles please');
+COMMIT;
+BEGIN;
+SELECT phleet.enter('globex');
+INSERT INTO leads (phone, message) VALUES ('+15559870001', 'Can I move my cleaning to Friday?');
+COPY leads (phone, message) FROM STDIN;
++15559870002	Bulk-loaded lead, stamped by the trigger
+\.
+SELECT id, phone, message, controller FROM leads ORDER BY id;
+COMMIT;
+
+\echo
+\echo '== 5. Each customer sees only its own rows; outside a context nothing is visible'
+SELECT count(*) AS rows_outside_any_context FROM leads;
+\c - acme_app
+SELECT phleet.current_controller() AS bound_to, id, phone, message FROM leads ORDER BY id;
+
+\echo
+\echo '== 6. Escape attempts, all refused'
+\echo '-- forging the context setting'
+SET phleet.controller = 'globex';
+SELECT set_config('phleet.controller', 'globex', false);
+\echo '-- a role bound to acme entering globex'
+SELECT phleet.enter('globex');
+\echo '-- writing a row tagged for globex'
+INSERT INTO leads (phone, message, controller) VALUES ('+15550000000', 'spoof', 'globex');
+\echo '-- moving a row to globex'
+UPDATE leads SET controller = 'globex';
+\echo '-- TRUNCATE, which row-level security does not cover'
+TRUNCATE leads;
+\echo '-- a plain role choosing its own tenant'
+\c - app_plain
+SELECT phleet.enter('acme');
+
+\echo
+\echo '== 7. Signed tokens: an auth service picks the tenant, the app only passes the token on'
+\c - postgres
+SELECT phleet.mint_token('globex', '5 minutes') AS token \gset
+\c - app_plain
+BEGIN;
+SELECT phleet.enter_token(:'token');
+SELECT id, phone, message FROM leads ORDER BY id;
+COMMIT;
+SELECT count(*) AS rows_after_commit FROM leads;
+
+\echo
+\echo '== 8. The installation audit'
+\c - postgres
+SELECT severity, object, finding FROM phleet.check() ORDER BY 1, 2;
