@@ -197,7 +197,7 @@ SET client_min_messages = error
 SET log_min_messages = error
 AS $$
 DECLARE
-    root regclass := pg_partition_root(part);
+    root regclass := coalesce(pg_partition_root(part), part);
     ccol name;
     kind text;
     ctls text[];
@@ -260,18 +260,22 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Classify it first with phleet.classify(..., identifier => ''phone'') (or another kind).';
     END IF;
+    -- the table itself, or the leaf partitions of a partitioned table
     SELECT pg_catalog.array_agg(t.relid ORDER BY t.relid::oid) INTO parts
       FROM pg_catalog.pg_partition_tree(tbl) t
       JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid
      WHERE t.isleaf AND c.relkind OPERATOR(pg_catalog.=) 'r';
+    IF parts IS NULL THEN
+        parts := ARRAY[tbl];
+    END IF;
 
-    FOREACH part IN ARRAY pg_catalog.coalesce(parts, '{}') LOOP
+    FOREACH part IN ARRAY parts LOOP
         nblocks := pg_catalog.pg_relation_size(part) OPERATOR(pg_catalog./)
                    pg_catalog.current_setting('block_size')::bigint;
         SELECT CASE WHEN c.relpages OPERATOR(pg_catalog.>) 0 AND c.reltuples OPERATOR(pg_catalog.>) 0
                     THEN c.reltuples OPERATOR(pg_catalog./) c.relpages ELSE 100 END
           INTO per_block FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) part;
-        step := pg_catalog.greatest(1, pg_catalog.ceil(batch_size OPERATOR(pg_catalog./) per_block)::bigint);
+        step := GREATEST(1, pg_catalog.ceil(batch_size OPERATOR(pg_catalog./) per_block)::bigint);
         b := 0;
         WHILE b OPERATOR(pg_catalog.<) nblocks LOOP
             r := phleet._pseudonymize_range(part, col, b, b OPERATOR(pg_catalog.+) step);
@@ -280,7 +284,7 @@ BEGIN
             COMMIT;
             b := b OPERATOR(pg_catalog.+) step;
             RAISE NOTICE 'pseudonymize_existing: %.%: % of % blocks done, % values converted so far',
-                part, col, pg_catalog.least(b, nblocks), nblocks, converted;
+                part, col, LEAST(b, nblocks), nblocks, converted;
         END LOOP;
     END LOOP;
 

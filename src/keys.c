@@ -942,9 +942,12 @@ phleet_rewrap_keys(PG_FUNCTION_ARGS)
 /*
  * phleet.controller_forget(handle text) RETURNS void
  *
- * Crypto-shredding: overwrites every stored version of the controller's
- * wrapped key in place, deletes its vault entries and marks it forgotten.
- * Irreversible.  SECURITY DEFINER, EXECUTE granted to phleet_admin only.
+ * Crypto-shredding: deletes the controller's vault entries, marks it
+ * forgotten and, last, overwrites in place every stored version of its
+ * wrapped key (dead ones included), so that no base backup made afterwards
+ * holds it.  The overwrite is not transactional, so the function refuses to
+ * run inside a transaction block: it is irreversible.  SECURITY DEFINER,
+ * EXECUTE granted to phleet_admin only.
  */
 Datum
 phleet_controller_forget(PG_FUNCTION_ARGS)
@@ -967,16 +970,30 @@ phleet_controller_forget(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("controller \"%s\" does not exist", handle)));
+	PreventInTransactionBlock(true, "phleet.controller_forget()");
 	PreventCommandIfReadOnly("phleet.controller_forget()");
 	PreventCommandIfParallelMode("phleet.controller_forget()");
 
-	/*
-	 * Overwrite the wrapped key of every version of the row, dead ones (left
-	 * by re-wrapping) included.  The exclusive lock keeps others from pruning
-	 * the page under us.
-	 */
+	/* the exclusive lock keeps others from pruning the page under us */
 	rel = table_open(keys_relation(), AccessExclusiveLock);
 	desc = RelationGetDescr(rel);
+
+	values[0] = CStringGetTextDatum(handle);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("DELETE FROM phleet.vault WHERE controller = $1",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete the vault of controller \"%s\"", handle);
+	if (SPI_execute_with_args("INSERT INTO phleet.controller_keys AS k (controller, wrapped_key, master_key_id, forgotten_at) "
+							  "VALUES ($1, NULL, NULL, pg_catalog.now()) "
+							  "ON CONFLICT (controller) DO UPDATE SET wrapped_key = NULL, master_key_id = NULL, "
+							  "forgotten_at = COALESCE(k.forgotten_at, pg_catalog.now())",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not mark controller \"%s\" forgotten", handle);
+	SPI_finish();
+	CommandCounterIncrement();
+
+	/* overwrite the wrapped key in every version of the row */
 	scan = table_beginscan(rel, SnapshotAny, 0, NULL);
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
@@ -992,26 +1009,11 @@ phleet_controller_forget(PG_FUNCTION_ARGS)
 			continue;
 		copy = heap_copytuple(tup);
 		w = (struct varlena *) DatumGetPointer(heap_getattr(copy, Anum_keys_wrapped_key, desc, &isnull));
-		Assert(!VARATT_IS_EXTENDED(w) || VARATT_IS_SHORT(w));
 		memset(VARDATA_ANY(w), 0, VARSIZE_ANY_EXHDR(w));
 		heap_inplace_update(rel, copy);
 		heap_freetuple(copy);
 	}
 	table_endscan(scan);
 	table_close(rel, NoLock);
-
-	values[0] = CStringGetTextDatum(handle);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("DELETE FROM phleet.vault WHERE controller = $1",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete the vault of controller \"%s\"", handle);
-	if (SPI_execute_with_args("INSERT INTO phleet.controller_keys AS k (controller, wrapped_key, master_key_id, forgotten_at) "
-							  "VALUES ($1, NULL, NULL, pg_catalog.now()) "
-							  "ON CONFLICT (controller) DO UPDATE SET wrapped_key = NULL, master_key_id = NULL, "
-							  "forgotten_at = pg_catalog.coalesce(k.forgotten_at, pg_catalog.now())",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not mark controller \"%s\" forgotten", handle);
-	SPI_finish();
 	PG_RETURN_VOID();
 }
