@@ -289,8 +289,8 @@ BEGIN
     END LOOP;
 
     IF invalid OPERATOR(pg_catalog.>) 0 THEN
-        RAISE WARNING '% values of column "%" of table "%" are not valid identifiers of kind % and were left as they are',
-            invalid, col, tbl, kind
+        RAISE WARNING 'column "%" of table "%" still holds % value(s) that are not valid identifiers of kind %',
+            col, tbl, invalid, kind
             USING HINT = 'Correct them or set them to NULL, then call phleet.pseudonymize_existing() again.';
     END IF;
     RAISE NOTICE 'pseudonymize_existing: %.%: % values converted', tbl, col, converted;

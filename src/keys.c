@@ -596,6 +596,11 @@ key_row_unwrap(const char *handle, KeyRow *row, uint8 *key)
 		}
 		master_forget_cached();
 	}
+	{
+		MasterKey  *cur;
+
+		(void) master_get(false, &cur);
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("key of controller \"%s\" is wrapped under master key %s, which is not configured",

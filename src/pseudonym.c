@@ -130,8 +130,8 @@ phleet_pseudonym_foreign_error(PhleetKind kind, const char *where)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("value is a pseudonym, but not one of a %s in this controller%s",
-					phleet_kind_description(kind), where ? where : ""),
+			 errmsg("value is a pseudonym, but not one this controller made for kind %s%s",
+					phleet_kind_name(kind), where ? where : ""),
 			 errdetail("A pseudonym is valid only in the controller and for the identifier kind that made it."),
 			 errhint("Write the identifier itself; phleet pseudonymizes it.")));
 }
