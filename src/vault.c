@@ -68,6 +68,7 @@ PGDLLEXPORT void phleet_audit_worker_main(Datum main_arg);
 #define VAULT_VERSION		1
 #define VAULT_BATCH			1000
 #define STAGED_KEYLEN		(PHLEET_HANDLE_MAXLEN + 1 + PHLEET_PSEUDONYM_LEN + 1)
+#define STAGED_MAX			65536	/* dedup memory per transaction, about 10 MB */
 
 /* One queued vault entry. */
 typedef struct VaultEntry
@@ -170,6 +171,12 @@ phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
 	if (vault_cxt == NULL)
 		vault_cxt = AllocSetContextCreate(TopMemoryContext, "phleet vault queue",
 										  ALLOCSET_DEFAULT_SIZES);
+	if (staged != NULL && hash_get_num_entries(staged) >= STAGED_MAX)
+	{
+		/* deduplication is an optimization: ON CONFLICT keeps the vault right */
+		hash_destroy(staged);
+		staged = NULL;
+	}
 	if (staged == NULL)
 	{
 		HASHCTL		ctl;
