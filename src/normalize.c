@@ -394,7 +394,7 @@ phleet_normalize_value(PhleetKind kind, const char *in, size_t len,
 					   const char *default_country,
 					   char *out, size_t outsz, const char **why)
 {
-	static const char *dummy;
+	const char *dummy;
 
 	if (why == NULL)
 		why = &dummy;
