@@ -32,7 +32,10 @@ for harness in fuzz/*_fuzz.c; do
     if [ -n "${FUZZ_ONLY:-}" ] && [ "$name" != "$FUZZ_ONLY" ]; then
         continue
     fi
-    sources=$(sed -n 's/^.*FUZZ_SOURCES:[[:space:]]*//p' "$harness" | head -n 1)
+    # the .c paths on the first FUZZ_SOURCES line (a trailing */ is ignored)
+    sources=$(sed -n 's/^.*FUZZ_SOURCES:[[:space:]]*//p' "$harness" | head -n 1 |
+        grep -o '[[:alnum:]_./-]*\.c' | tr '\n' ' ')
+    sources=${sources% }
     bin=fuzz/bin/${name}_fuzz
     echo "=== fuzz $name ($sources), ${seconds}s"
     # shellcheck disable=SC2086

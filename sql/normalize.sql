@@ -52,6 +52,9 @@ SELECT v AS phone, pg_temp.norm(v, 'phone') FROM (VALUES
     ('+86 10 1234 5678'),
     ('+800 1234 5678'),
     ('(+44) 20 7946 0958'),
+    ('+421 2/212 345 56'),
+    ('+52 1 222 123 4567'),
+    ('555/123/0000'),
     -- too short, too long
     ('555-0000'),
     ('123'),
@@ -72,7 +75,6 @@ SELECT v AS phone, pg_temp.norm(v, 'phone') FROM (VALUES
     -- letters and other characters
     ('555-CALL-NOW'),
     ('+1 555 123 0000 ext 12'),
-    ('555/123/0000'),
     ('555_123_0000'),
     ('+1 555 123 0000+'),
     ('++1 555 123 0000'),
@@ -109,6 +111,14 @@ SELECT pg_temp.norm('8 (495) 123-45-67', 'phone'), pg_temp.norm('8 800 555 35 35
        pg_temp.norm('495 123 45 67', 'phone');
 SET phleet.default_country = 'HU';   -- trunk prefix 06
 SELECT pg_temp.norm('06 1 234 5678', 'phone');
+SET phleet.default_country = 'MX';   -- prefixes abolished in 2019, still written
+SELECT pg_temp.norm('01 55 1234 5678', 'phone'), pg_temp.norm('044 55 1234 5678', 'phone'),
+       pg_temp.norm('55 1234 5678', 'phone');
+SET phleet.default_country = 'BY';   -- "8 0" before the area code
+SELECT pg_temp.norm('8 029 491-19-43', 'phone'), pg_temp.norm('029 491 19 43', 'phone'),
+       pg_temp.norm('801 123 4531', 'phone');
+SET phleet.default_country = 'SK';
+SELECT pg_temp.norm('02/212 345 56', 'phone');
 SET phleet.default_country = 'JM';   -- NANP outside the US: 011 is its international prefix
 SELECT pg_temp.norm('876 555 1234', 'phone'), pg_temp.norm('011 44 20 7946 0958', 'phone');
 SET phleet.default_country = 'ES';   -- no trunk prefix

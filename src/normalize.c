@@ -36,7 +36,7 @@ typedef struct PhoneCode
 	uint16_t	cc;				/* country calling code */
 	uint8_t		minlen;			/* national significant number length */
 	uint8_t		maxlen;
-	const char *trunk;			/* national trunk prefix, "" when none */
+	const char *trunk;			/* national trunk prefixes, "|"-separated */
 } PhoneCode;
 
 /* One country (ISO 3166 alpha-2) and its calling code. */
@@ -58,7 +58,7 @@ typedef struct PhoneCountry
 /* Longest text inet_pton() can accept ("ffff:...:255.255.255.255"). */
 #define IP_TEXT_MAXLEN	45
 
-/* calling code, min and max national number length, trunk prefix */
+/* calling code, min and max national number length, trunk prefixes */
 static const PhoneCode phone_codes[] = {
 	{1, 10, 10, "1"},
 	{7, 10, 10, "8"},
@@ -81,7 +81,7 @@ static const PhoneCode phone_codes[] = {
 	{48, 6, 10, ""},
 	{49, 4, 15, "0"},
 	{51, 8, 9, "0"},
-	{52, 10, 11, "01"},
+	{52, 10, 10, "044|045|01|02|1"},
 	{53, 6, 10, "0"},
 	{54, 10, 11, "0"},
 	{55, 8, 11, "0"},
@@ -175,12 +175,12 @@ static const PhoneCode phone_codes[] = {
 	{357, 8, 8, ""},
 	{358, 5, 12, "0"},
 	{359, 6, 9, "0"},
-	{370, 8, 8, "8"},
+	{370, 8, 8, "8|0"},
 	{371, 8, 8, ""},
 	{372, 7, 10, ""},
 	{373, 8, 8, "0"},
 	{374, 8, 8, "0"},
-	{375, 6, 11, "8"},
+	{375, 9, 10, "80|0"},
 	{376, 6, 9, ""},
 	{377, 8, 9, "0"},
 	{378, 8, 10, ""},
@@ -334,6 +334,8 @@ static bool emit(char *out, size_t outsz, const char *s, size_t n,
 				 const char **why);
 static const PhoneCode *phone_code_lookup(unsigned cc);
 static const PhoneCountry *phone_country_lookup(const char *alpha2);
+static size_t phone_trunk_length(const PhoneCode *code, const char *nsn,
+								 size_t nl);
 static bool normalize_phone(const char *in, size_t len, const char *country,
 							char *out, size_t outsz, const char **why);
 static size_t utf8_sequence(const unsigned char *s, size_t n);
@@ -392,7 +394,7 @@ phleet_normalize_value(PhleetKind kind, const char *in, size_t len,
 					   const char *default_country,
 					   char *out, size_t outsz, const char **why)
 {
-	static const char *dummy;
+	const char *dummy;
 
 	if (why == NULL)
 		why = &dummy;
@@ -513,6 +515,28 @@ phone_country_lookup(const char *alpha2)
 }
 
 /*
+ * Length of the first trunk prefix of code that nsn[0..nl) starts with and
+ * that leaves at least the shortest national number, or 0.
+ */
+static size_t
+phone_trunk_length(const PhoneCode *code, const char *nsn, size_t nl)
+{
+	const char *t = code->trunk;
+
+	while (*t != '\0')
+	{
+		size_t		tl = strcspn(t, "|");
+
+		if (tl > 0 && nl >= tl + code->minlen && memcmp(nsn, t, tl) == 0)
+			return tl;
+		t += tl;
+		if (*t == '|')
+			t++;
+	}
+	return 0;
+}
+
+/*
  * E.164 form "+<cc><national number>" of a phone number written with an
  * international prefix ("+", "00", or "011" in NANP countries) or as a
  * national number of default_country (NULL means "US").
@@ -567,8 +591,8 @@ normalize_phone(const char *in, size_t len, const char *country,
 				return fail(why, "The parentheses in the phone number are unbalanced.");
 			paren = false;
 		}
-		else if (c != ' ' && c != '.' && c != '-')
-			return fail(why, "A phone number may contain only digits, a leading \"+\", spaces, dots, dashes and parentheses.");
+		else if (c != ' ' && c != '.' && c != '-' && c != '/')
+			return fail(why, "A phone number may contain only digits, a leading \"+\", spaces, dots, dashes, slashes and parentheses.");
 	}
 	if (paren)
 		return fail(why, "The parentheses in the phone number are unbalanced.");
@@ -624,12 +648,12 @@ normalize_phone(const char *in, size_t len, const char *country,
 	 * number that could lose a trunk prefix twice is refused: its output would
 	 * not normalize to itself.
 	 */
-	tl = strlen(code->trunk);
-	if (tl > 0 && nl >= tl + code->minlen && memcmp(nsn, code->trunk, tl) == 0)
+	tl = phone_trunk_length(code, nsn, nl);
+	if (tl > 0)
 	{
 		nsn += tl;
 		nl -= tl;
-		if (nl >= tl + code->minlen && memcmp(nsn, code->trunk, tl) == 0)
+		if (phone_trunk_length(code, nsn, nl) > 0)
 			return fail(why, "The national number starts with a second trunk prefix.");
 	}
 

@@ -18,8 +18,14 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 
 # NANP: always NPA-NXX-XXXX (the 7-digit local form needs an area code);
-# Russia/Kazakhstan: 10 digits (libphonenumber's 14 covers rare legacy ranges).
-OVERRIDE = {1: (10, 10), 7: (10, 10)}
+# Russia/Kazakhstan: 10 digits (libphonenumber's 14 covers rare legacy ranges);
+# Mexico: 10 digits since 2019 (the old prefixes below are dropped);
+# Belarus: 9 digits ("8 0XX ..." nationally) or 10 (toll free), so that trunk
+# "80" is unambiguous and "8 801 ..." is refused rather than misread.
+OVERRIDE = {1: (10, 10), 7: (10, 10), 52: (10, 10), 375: (9, 10)}
+# Trunk prefixes as alternatives, longest first, from libphonenumber's
+# national_prefix_for_parsing where its national_prefix tells only part of it.
+TRUNK_OVERRIDE = {52: '044|045|01|02|1', 370: '8|0', 375: '80|0'}
 
 iso = set(l.split('\t')[0] for l in open('/usr/share/zoneinfo/iso3166.tab')
           if not l.startswith('#'))
@@ -39,9 +45,9 @@ for cc, regions in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()):
         trunks.add(m.national_prefix or '')
     assert len(trunks) == 1, (cc, trunks)
     lo, hi = OVERRIDE.get(cc, (min(lens), max(lens)))
-    codes.append((cc, lo, hi, trunks.pop()))
+    codes.append((cc, lo, hi, TRUNK_OVERRIDE.get(cc, trunks.pop())))
 
-print('/* calling code, min and max national number length, trunk prefix */')
+print('/* calling code, min and max national number length, trunk prefixes */')
 print('static const PhoneCode phone_codes[] = {')
 for cc, lo, hi, t in codes:
     print('\t{%d, %d, %d, "%s"},' % (cc, lo, hi, t))
