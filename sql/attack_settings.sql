@@ -49,6 +49,7 @@ SET SESSION AUTHORIZATION regress_attack_settings_app;
 -- SET and set_config(): the setting is PGC_SUSET, refused before any check
 SET phleet.controller = 'atk-set-b';
 SELECT set_config('phleet.controller', 'atk-set-b', false);
+UPDATE pg_settings SET setting = 'atk-set-b' WHERE name = 'phleet.controller';
 :seen;
 -- SET LOCAL and set_config(..., true) in a transaction and in a savepoint
 BEGIN;
