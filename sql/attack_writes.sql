@@ -124,6 +124,51 @@ SELECT * FROM attack_writes.leads ORDER BY id;
 SELECT count(*) AS batches FROM attack_writes.batches;
 
 -------------------------------------------------------------------------------
+-- 5. Triggers of the attacker's own.  GRANT ALL includes the TRIGGER
+--    privilege, and a trigger runs in every session that writes the table,
+--    in that session's context: an AFTER INSERT trigger would copy B's new
+--    rows into a table A reads, and a BEFORE trigger firing after
+--    phleet_stamp could re-tag A's COPY rows to B (COPY applies no WITH
+--    CHECK).  phleet refuses CREATE TRIGGER on a governed table (and its
+--    partitions) to all but the table owner and phleet_admin.
+-------------------------------------------------------------------------------
+GRANT TRIGGER ON attack_writes.leads, attack_writes.batches_1 TO regress_attack_writes_app;
+CREATE SCHEMA attack_writes_app AUTHORIZATION regress_attack_writes_app;
+SET SESSION AUTHORIZATION regress_attack_writes_app;
+CREATE TABLE attack_writes_app.loot (LIKE attack_writes.leads);
+GRANT INSERT ON attack_writes_app.loot TO PUBLIC;
+CREATE FUNCTION attack_writes_app.siphon() RETURNS trigger LANGUAGE plpgsql
+    AS 'BEGIN INSERT INTO attack_writes_app.loot SELECT NEW.*; RETURN NEW; END';
+CREATE FUNCTION attack_writes_app.retag() RETURNS trigger LANGUAGE plpgsql
+    AS $$BEGIN NEW.controller := 'atk-wr-b'; RETURN NEW; END$$;
+CREATE TRIGGER zz_siphon AFTER INSERT ON attack_writes.leads
+    FOR EACH ROW EXECUTE FUNCTION attack_writes_app.siphon();
+CREATE TRIGGER zz_retag BEFORE INSERT ON attack_writes.leads
+    FOR EACH ROW EXECUTE FUNCTION attack_writes_app.retag();
+CREATE OR REPLACE TRIGGER zz_retag BEFORE INSERT ON attack_writes.leads
+    FOR EACH ROW EXECUTE FUNCTION attack_writes_app.retag();
+CREATE CONSTRAINT TRIGGER zz_siphon AFTER INSERT ON attack_writes.leads
+    FOR EACH ROW EXECUTE FUNCTION attack_writes_app.siphon();
+CREATE TRIGGER zz_retag BEFORE INSERT ON attack_writes.batches_1
+    FOR EACH ROW EXECUTE FUNCTION attack_writes_app.retag();
+RESET SESSION AUTHORIZATION;
+-- B keeps writing; nothing of it reaches A
+BEGIN;
+SELECT phleet.enter('atk-wr-b');
+INSERT INTO attack_writes.leads VALUES (5, '+1555000205');
+COMMIT;
+SELECT count(*) AS looted FROM attack_writes_app.loot;
+SELECT count(*) AS triggers_on_leads FROM pg_trigger
+ WHERE tgrelid = 'attack_writes.leads'::regclass AND NOT tgisinternal;
+-- the owner may still add triggers of its own
+SET ROLE regress_attack_writes_owner;
+CREATE FUNCTION attack_writes.noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TRIGGER owners_own BEFORE INSERT ON attack_writes.leads
+    FOR EACH ROW EXECUTE FUNCTION attack_writes.noop();
+DROP TRIGGER owners_own ON attack_writes.leads;
+RESET ROLE;
+
+-------------------------------------------------------------------------------
 -- Control: the usual hand-rolled setup makes COPY work by letting the
 -- application own its table (RLS on current_setting('app.controller') does
 -- not apply to the owner; with FORCE, PostgreSQL refuses COPY FROM
@@ -232,6 +277,6 @@ DELETE FROM attack_writes.campaigns WHERE id = 1;
 RESET SESSION AUTHORIZATION;
 SELECT count(*) AS b_optins_left FROM attack_writes.optins;
 
-DROP SCHEMA attack_writes CASCADE;
+DROP SCHEMA attack_writes, attack_writes_app CASCADE;
 SELECT phleet.unbind_role('regress_attack_writes_app');
 DROP ROLE regress_attack_writes_app, regress_attack_writes_anon, regress_attack_writes_owner;
