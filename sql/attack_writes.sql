@@ -10,6 +10,8 @@
 -- controller (the only check on phleet's COPY path), and the RESTRICTIVE
 -- policy hides B's rows from UPDATE/DELETE/MERGE/ON CONFLICT and rejects
 -- them in WITH CHECK.  At the end a superuser lists B's rows: unchanged.
+-- With the TRIGGER and REFERENCES privileges (both in GRANT ALL) it tries to
+-- attach its own triggers and foreign keys to the governed table: refused.
 -- Then the side channels row-level security cannot close (document-only):
 -- unique and foreign-key existence probes, closed by keys that lead with the
 -- controller column, and ON DELETE CASCADE from a shared parent.
@@ -167,6 +169,28 @@ CREATE TRIGGER owners_own BEFORE INSERT ON attack_writes.leads
     FOR EACH ROW EXECUTE FUNCTION attack_writes.noop();
 DROP TRIGGER owners_own ON attack_writes.leads;
 RESET ROLE;
+
+-------------------------------------------------------------------------------
+-- 6. Foreign keys of the attacker's own.  GRANT ALL includes REFERENCES, and
+--    a foreign key sees every controller's rows and holds them: a table of
+--    A's pointing at B's keys would learn which exist and block every later
+--    DELETE of them, B's own and a superuser's retention purge alike.
+--    phleet refuses a foreign key to a governed table to all but the table
+--    owner and phleet_admin, however it is declared.
+-------------------------------------------------------------------------------
+GRANT REFERENCES ON attack_writes.leads TO regress_attack_writes_app;
+SET SESSION AUTHORIZATION regress_attack_writes_app;
+CREATE TABLE attack_writes_app.pins (lead_id int REFERENCES attack_writes.leads);
+CREATE TABLE attack_writes_app.pins (lead_id int, FOREIGN KEY (lead_id) REFERENCES attack_writes.leads (id) NOT VALID);
+CREATE TABLE attack_writes_app.pins (lead_id int);
+ALTER TABLE attack_writes_app.pins ADD FOREIGN KEY (lead_id) REFERENCES attack_writes.leads;
+ALTER TABLE attack_writes_app.pins ADD COLUMN other_id int REFERENCES attack_writes.leads;
+RESET SESSION AUTHORIZATION;
+-- B can still delete its rows
+BEGIN;
+SELECT phleet.enter('atk-wr-b');
+DELETE FROM attack_writes.leads WHERE id = 5 RETURNING id;
+COMMIT;
 
 -------------------------------------------------------------------------------
 -- Control: the usual hand-rolled setup makes COPY work by letting the
