@@ -75,6 +75,9 @@ INSERT INTO attack_leaks.leads VALUES (3, 'x')
 -- in UPDATE ... WHERE
 UPDATE attack_leaks.leads SET phone = phone WHERE peek(phone);
 
+-- COPY TO applies the policy like a SELECT
+COPY attack_leaks.leads TO STDOUT;
+
 -- statistics: PostgreSQL hides them while row-level security applies
 SELECT count(*) AS stats_rows_seen FROM pg_stats
  WHERE schemaname = 'attack_leaks' AND tablename = 'leads';
