@@ -95,6 +95,8 @@ SELECT 'phleet1.atk-rol-b.' || :'exp_a' || '.' || :'sig_a' AS changed_handle,
        attack_roles.sign('phleet1.atk-rol-zz.' || :'exp_a', :'real_secret') AS unknown_controller,
        attack_roles.sign('phleet1.atk-rol-b.' || :'exp_a', :'real_secret') AS genuine_b
 \gset
+-- only the primary messages matter here (each failure has its own)
+\set VERBOSITY terse
 -- control: sign() is right; with the real secret a B token works
 SET SESSION AUTHORIZATION regress_attack_roles_anon;
 BEGIN;
@@ -139,6 +141,8 @@ SET SESSION AUTHORIZATION regress_attack_roles_app;
 SELECT phleet.enter_token(:'genuine_b');
 :seen;
 RESET SESSION AUTHORIZATION;
+
+\set VERBOSITY default
 
 -------------------------------------------------------------------------------
 -- 4. CREATEROLE (PostgreSQL 15): documented, not closed by phleet.
