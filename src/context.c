@@ -315,12 +315,6 @@ phleet_context_set(const char *handle, bool for_session)
 				 errdetail("Rows a cursor read under one controller must not be fetched under another."),
 				 errhint("Close open cursors first (CLOSE ALL), or change the context before opening them.")));
 
-	if (handle[0] && !for_session && !IsTransactionBlock())
-		ereport(WARNING,
-				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
-				 errmsg("controller context entered outside a transaction block ends with this statement"),
-				 errhint("Call phleet.enter() after BEGIN, or pass for_session => true.")));
-
 	context_set_in_progress = true;
 	PG_TRY();
 	{
@@ -334,6 +328,20 @@ phleet_context_set(const char *handle, bool for_session)
 		context_set_in_progress = false;
 	}
 	PG_END_TRY();
+}
+
+/*
+ * Warn, as SET LOCAL does, that a transaction-scoped context entered outside
+ * a transaction block ends with the statement that entered it.
+ */
+void
+phleet_warn_outside_block(const char *hint)
+{
+	if (!IsTransactionBlock())
+		ereport(WARNING,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("controller context entered outside a transaction block ends with this statement"),
+				 errhint("%s", hint)));
 }
 
 /*
@@ -380,6 +388,8 @@ phleet_enter(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("controller \"%s\" does not exist", handle)));
 
+	if (!for_session)
+		phleet_warn_outside_block("Call phleet.enter() after BEGIN, or pass for_session => true.");
 	phleet_context_set(handle, for_session);
 	PG_RETURN_TEXT_P(cstring_to_text(handle));
 }
