@@ -50,6 +50,10 @@ COMMIT;
 CREATE FUNCTION attack_truncate.reset_leads() RETURNS void LANGUAGE sql SECURITY DEFINER
     AS 'TRUNCATE attack_truncate.leads';
 ALTER FUNCTION attack_truncate.reset_leads() OWNER TO regress_attack_truncate_owner;
+-- and a superuser's SECURITY DEFINER function: the session is not an admin
+CREATE FUNCTION attack_truncate.su_reset_leads() RETURNS void LANGUAGE sql SECURITY DEFINER
+    AS 'TRUNCATE attack_truncate.leads';
+GRANT EXECUTE ON FUNCTION attack_truncate.su_reset_leads() TO PUBLIC;
 
 \set rows 'SELECT (SELECT count(*) FROM attack_truncate.leads) AS leads, (SELECT count(*) FROM attack_truncate.parted) AS parted, (SELECT count(*) FROM attack_truncate.optins) AS optins, (SELECT count(*) FROM attack_truncate.campaigns) AS campaigns'
 
@@ -63,6 +67,7 @@ TRUNCATE attack_truncate.campaigns;             -- plain FK error: needs CASCADE
 TRUNCATE attack_truncate.campaigns CASCADE;     -- reaches optins
 TRUNCATE attack_truncate.campaigns, attack_truncate.optins;
 SELECT attack_truncate.reset_leads();
+SELECT attack_truncate.su_reset_leads();
 -- inside its context it is refused just the same
 BEGIN;
 SELECT phleet.current_controller();

@@ -137,7 +137,14 @@ phleet_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		return;
 	if (!phleet_relation_is_governed(objectId, NULL))
 		return;
-	if (phleet_role_has_privs(GetUserId(), PHLEET_ADMIN_ROLE) || phleet_internal_operation())
+	/*
+	 * Both the current user and the session's login role must be admins: a
+	 * SECURITY DEFINER function owned by a superuser does not lend its
+	 * owner's TRUNCATE to an application session.
+	 */
+	if (phleet_internal_operation() ||
+		(phleet_role_has_privs(GetUserId(), PHLEET_ADMIN_ROLE) &&
+		 phleet_role_has_privs(GetSessionUserId(), PHLEET_ADMIN_ROLE)))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
