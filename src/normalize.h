@@ -30,6 +30,12 @@ extern PhleetKind phleet_kind_from_name(const char *name);
 extern const char *phleet_kind_name(PhleetKind kind);
 
 /*
+ * Country calling code of an ISO 3166 alpha-2 code (two upper-case letters),
+ * or 0 when the country is unknown (what phleet.default_country accepts).
+ */
+extern int	phleet_country_calling_code(const char *alpha2);
+
+/*
  * Write the canonical form of in[0..len) into out (outsz bytes, NUL
  * terminated).  default_country is an ISO 3166 alpha-2 code used for
  * national phone numbers.  Returns true on success; on failure returns false

@@ -41,6 +41,7 @@ _PG_init(void)
 				 errhint("Add phleet to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	ContextInit();
+	NormalizeInit();
 	UtilityInit();
 	GuardInit();
 }

@@ -15,6 +15,7 @@
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 
+#include "normalize.h"
 #include "token_format.h"
 
 /* Names of objects the C code needs to find. */
@@ -46,6 +47,13 @@ extern bool phleet_relation_is_governed(Oid relid, bool *fires);
 /* copy.c */
 extern bool phleet_copy_from(PlannedStmt *pstmt, const char *queryString,
 							 QueryCompletion *qc);
+
+/* normalize_sql.c */
+extern void NormalizeInit(void);
+extern const char *phleet_default_country(void);
+extern PhleetKind phleet_kind_checked(const char *name);
+extern void phleet_normalize_checked(PhleetKind kind, const char *value,
+									 size_t len, char *out);
 
 /* utility.c */
 extern void UtilityInit(void);
