@@ -193,6 +193,11 @@ BEGIN;
 SELECT phleet.enter_token(:'tok_a');
 COMMIT;
 RESET ROLE;
+-- a token sent as a literal is hidden from pg_stat_activity while it runs
+BEGIN;
+SELECT phleet.enter_token(:'tok_a') AS entered,
+       (SELECT query FROM pg_stat_get_activity(pg_backend_pid())) AS activity;
+COMMIT;
 -- a new secret invalidates every token minted before
 SET ROLE regress_tokens_admin;
 SELECT length(phleet.set_token_secret()) AS new_secret;

@@ -73,6 +73,7 @@ static bool binding_found = false;
 static char binding_handle[PHLEET_HANDLE_MAXLEN + 1];
 
 static bool context_check_hook(char **newval, void **extra, GucSource source);
+static bool internal_check_hook(bool *newval, void **extra, GucSource source);
 static void binding_invalidate(Datum arg, Oid relid);
 static bool binding_lookup(Oid roleid, char *handle);
 
@@ -101,7 +102,7 @@ ContextInit(void)
 							 false,
 							 PGC_SUSET,
 							 GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_SHOW_ALL,
-							 NULL,
+							 internal_check_hook,
 							 NULL,
 							 NULL);
 
@@ -137,6 +138,28 @@ context_check_hook(char **newval, void **extra, GucSource source)
 	GUC_check_errmsg("parameter \"%s\" can only be set by phleet.enter() or phleet.enter_token()",
 					 PHLEET_CONTEXT_GUC);
 	GUC_check_errhint("Enter a controller context with SELECT phleet.enter('handle') or phleet.enter_token('token').");
+	return false;
+}
+
+/*
+ * Accept phleet.internal = on only from a SET clause or SET run as a
+ * superuser (phleet's own SECURITY DEFINER functions run as the extension
+ * owner), or from a parallel worker copying its leader's state.  Role and
+ * database defaults, GRANT SET ON PARAMETER and startup options cannot turn
+ * it on for an ordinary role: it exempts from the bypass and TRUNCATE guards.
+ */
+static bool
+internal_check_hook(bool *newval, void **extra, GucSource source)
+{
+	if (!*newval || InitializingParallelWorker)
+		return true;
+
+	if ((source == PGC_S_SESSION || source == PGC_S_TEST) && superuser())
+		return true;
+
+	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+	GUC_check_errmsg("parameter \"phleet.internal\" can only be set by phleet's own functions");
+	GUC_check_errdetail("It marks phleet's maintenance functions, which run as a superuser.");
 	return false;
 }
 
@@ -292,12 +315,6 @@ phleet_context_set(const char *handle, bool for_session)
 				 errdetail("Rows a cursor read under one controller must not be fetched under another."),
 				 errhint("Close open cursors first (CLOSE ALL), or change the context before opening them.")));
 
-	if (handle[0] && !for_session && !IsTransactionBlock())
-		ereport(WARNING,
-				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
-				 errmsg("controller context entered outside a transaction block ends with this statement"),
-				 errhint("Call phleet.enter() after BEGIN, or pass for_session => true.")));
-
 	context_set_in_progress = true;
 	PG_TRY();
 	{
@@ -311,6 +328,20 @@ phleet_context_set(const char *handle, bool for_session)
 		context_set_in_progress = false;
 	}
 	PG_END_TRY();
+}
+
+/*
+ * Warn, as SET LOCAL does, that a transaction-scoped context entered outside
+ * a transaction block ends with the statement that entered it.
+ */
+void
+phleet_warn_outside_block(const char *hint)
+{
+	if (!IsTransactionBlock())
+		ereport(WARNING,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("controller context entered outside a transaction block ends with this statement"),
+				 errhint("%s", hint)));
 }
 
 /*
@@ -357,6 +388,8 @@ phleet_enter(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("controller \"%s\" does not exist", handle)));
 
+	if (!for_session)
+		phleet_warn_outside_block("Call phleet.enter() after BEGIN, or pass for_session => true.");
 	phleet_context_set(handle, for_session);
 	PG_RETURN_TEXT_P(cstring_to_text(handle));
 }

@@ -17,6 +17,15 @@
  *   maintenance functions run with phleet.internal = on and are exempt, and
  *   so are foreign-key checks, which PostgreSQL runs as the table owner.
  *
+ * - A foreign key checks and blocks across all rows, whatever the policies
+ *   say: a role holding only the REFERENCES privilege on a governed table
+ *   (GRANT ALL includes it) could point a table of its own at another
+ *   controller's rows, learn which keys exist and stop those rows from ever
+ *   being deleted, by their controller or by retention.  The same object
+ *   access hook (OAT_POST_CREATE of a pg_constraint row) refuses a new
+ *   foreign key that references a governed table unless the current user
+ *   owns that table or has the privileges of phleet_admin.
+ *
  * The hooks keep the normal path cheap: a query whose relations are all
  * checked as the session user costs one pass over its range table.
  *
@@ -24,8 +33,15 @@
  */
 #include "phleet.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/snapmgr.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "utils/lsyscache.h"
@@ -36,6 +52,7 @@ static object_access_hook_type prev_object_access = NULL;
 static bool phleet_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation);
 static void phleet_object_access(ObjectAccessType access, Oid classId,
 								 Oid objectId, int subId, void *arg);
+static void guard_new_constraint(Oid conoid);
 
 /*
  * Install both hooks.
@@ -111,11 +128,23 @@ phleet_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
 
+	if (access == OAT_POST_CREATE && classId == ConstraintRelationId)
+	{
+		guard_new_constraint(objectId);
+		return;
+	}
 	if (access != OAT_TRUNCATE || classId != RelationRelationId)
 		return;
 	if (!phleet_relation_is_governed(objectId, NULL))
 		return;
-	if (phleet_role_has_privs(GetUserId(), PHLEET_ADMIN_ROLE) || phleet_internal_operation())
+	/*
+	 * Both the current user and the session's login role must be admins: a
+	 * SECURITY DEFINER function owned by a superuser does not lend its
+	 * owner's TRUNCATE to an application session.
+	 */
+	if (phleet_internal_operation() ||
+		(phleet_role_has_privs(GetUserId(), PHLEET_ADMIN_ROLE) &&
+		 phleet_role_has_privs(GetSessionUserId(), PHLEET_ADMIN_ROLE)))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -123,4 +152,44 @@ phleet_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 					get_rel_name(objectId)),
 			 errdetail("TRUNCATE ignores row-level security and would remove the rows of every controller."),
 			 errhint("Delete rows inside a controller context, or ask a member of phleet_admin.")));
+}
+
+/*
+ * Refuse a just-created foreign key that references a governed table the
+ * current user neither owns nor administers.
+ */
+static void
+guard_new_constraint(Oid conoid)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			confrelid = InvalidOid;
+	Oid			userid = GetUserId();
+
+	/* the row was inserted by this very command: read it with SnapshotSelf */
+	rel = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_constraint_oid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(conoid));
+	scan = systable_beginscan(rel, ConstraintOidIndexId, true, SnapshotSelf, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup) &&
+		((Form_pg_constraint) GETSTRUCT(tup))->contype == CONSTRAINT_FOREIGN)
+		confrelid = ((Form_pg_constraint) GETSTRUCT(tup))->confrelid;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (!OidIsValid(confrelid) ||
+		!phleet_relation_is_governed(confrelid, NULL) ||
+		pg_class_ownercheck(confrelid, userid) ||
+		phleet_role_has_privs(userid, PHLEET_ADMIN_ROLE) ||
+		phleet_internal_operation())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to reference governed table \"%s\" in a foreign key",
+					get_rel_name(confrelid)),
+			 errdetail("A foreign key sees and holds the rows of every controller."),
+			 errhint("Only the table owner and members of phleet_admin may create foreign keys to a governed table; grant application roles SELECT, INSERT, UPDATE and DELETE rather than ALL.")));
 }

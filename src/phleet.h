@@ -38,6 +38,7 @@ extern const char *phleet_context_entered(void);
 extern const char *phleet_session_binding(void);
 extern bool phleet_controller_exists(const char *handle);
 extern void phleet_context_set(const char *handle, bool for_session);
+extern void phleet_warn_outside_block(const char *hint);
 extern bool phleet_internal_operation(void);
 
 /* govern.c */

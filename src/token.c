@@ -27,7 +27,10 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "port.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
@@ -41,6 +44,7 @@ PG_FUNCTION_INFO_V1(phleet_set_token_secret);
 
 static bytea *token_secret_read(void);
 static void token_mac(bytea *secret, const char *msg, size_t len, uint8 *mac);
+static void token_redact_activity(const char *token, size_t len);
 static const char *token_malformed_detail(PhleetTokenStatus status);
 
 /*
@@ -123,6 +127,31 @@ token_malformed_detail(PhleetTokenStatus status)
 }
 
 /*
+ * Hide a token sent as a literal from pg_stat_activity: replace its text in
+ * the reported query with "phleet1.<redacted>".  (Statement logs have it
+ * already; pass tokens as bind parameters to keep them out of both.)
+ */
+static void
+token_redact_activity(const char *token, size_t len)
+{
+	const char *query = debug_query_string;
+	const char *at;
+	StringInfoData buf;
+
+	if (query == NULL || len == 0 || !pgstat_track_activities)
+		return;
+	at = strstr(query, pnstrdup(token, len));
+	if (at == NULL)
+		return;
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, query, at - query);
+	appendStringInfoString(&buf, PHLEET_TOKEN_VERSION ".<redacted>");
+	appendStringInfoString(&buf, at + len);
+	pgstat_report_activity(STATE_RUNNING, buf.data);
+	pfree(buf.data);
+}
+
+/*
  * phleet.enter_token(token text) RETURNS text
  *
  * Callable by any role: the signature is the authority.  The context lasts
@@ -198,7 +227,9 @@ phleet_enter_token(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("controller \"%s\" does not exist", tok.handle)));
 
+	phleet_warn_outside_block("Call phleet.enter_token() after BEGIN: its context lasts until the end of the transaction.");
 	phleet_context_set(tok.handle, false);
+	token_redact_activity(s, len);
 	PG_RETURN_TEXT_P(cstring_to_text(tok.handle));
 }
 

@@ -1,0 +1,132 @@
+-- Attack: read controller B's rows through a view or a SECURITY DEFINER
+-- function owned by a privileged role.
+--
+-- The attacker is an application role (no SUPERUSER, no BYPASSRLS, not the
+-- table owner) bound to A.  A view reads its tables with its owner's rights,
+-- a SECURITY DEFINER function with its owner's: when that owner is a
+-- superuser or has BYPASSRLS, row-level security is skipped and every
+-- controller's rows come back.  phleet's ExecutorCheckPerms hook refuses such
+-- an access to a governed table from a session whose login role does not
+-- bypass row-level security itself.  Objects owned by the table owner need
+-- no guard: FORCE ROW LEVEL SECURITY filters the owner like anyone else.
+-- security_invoker views (PostgreSQL 15) read with the caller's rights and
+-- simply work.  Every access below must either fail with phleet's error or
+-- return A's rows only.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS phleet CASCADE;
+RESET client_min_messages;
+
+SELECT phleet.controller_create('atk-vw-a'), phleet.controller_create('atk-vw-b');
+CREATE ROLE regress_attack_views_owner NOLOGIN;
+CREATE ROLE regress_attack_views_super SUPERUSER NOLOGIN;
+CREATE ROLE regress_attack_views_bypass BYPASSRLS NOLOGIN;
+CREATE ROLE regress_attack_views_app LOGIN;          -- bound to A
+SELECT phleet.bind_role('regress_attack_views_app', 'atk-vw-a');
+CREATE SCHEMA attack_views AUTHORIZATION regress_attack_views_owner;
+GRANT USAGE ON SCHEMA attack_views TO PUBLIC;
+CREATE TABLE attack_views.leads (id int PRIMARY KEY, phone text);
+ALTER TABLE attack_views.leads OWNER TO regress_attack_views_owner;
+SELECT phleet.govern('attack_views.leads');
+GRANT SELECT, INSERT ON attack_views.leads TO regress_attack_views_bypass;
+BEGIN;
+SELECT phleet.enter('atk-vw-a');
+INSERT INTO attack_views.leads VALUES (1, '+1555000101'), (2, '+1555000102');
+SELECT phleet.enter('atk-vw-b');
+INSERT INTO attack_views.leads VALUES (3, '+1555000203'), (4, '+1555000204');
+COMMIT;
+
+-- views: owned by a superuser, by a BYPASSRLS role, by the table owner, and a
+-- security_invoker view owned by a superuser
+CREATE VIEW attack_views.by_super AS SELECT * FROM attack_views.leads;
+CREATE VIEW attack_views.by_bypass AS SELECT * FROM attack_views.leads;
+CREATE VIEW attack_views.by_owner AS SELECT * FROM attack_views.leads;
+CREATE VIEW attack_views.invoker WITH (security_invoker) AS SELECT * FROM attack_views.leads;
+-- a security_invoker view over the superuser's view still reaches the table
+-- through the inner view's owner
+CREATE VIEW attack_views.invoker_over_super WITH (security_invoker) AS SELECT * FROM attack_views.by_super;
+ALTER VIEW attack_views.by_super OWNER TO regress_attack_views_super;
+ALTER VIEW attack_views.by_bypass OWNER TO regress_attack_views_bypass;
+ALTER VIEW attack_views.by_owner OWNER TO regress_attack_views_owner;
+ALTER VIEW attack_views.invoker OWNER TO regress_attack_views_super;
+-- SECURITY DEFINER functions: SQL and PL/pgSQL, same owners
+CREATE FUNCTION attack_views.count_super() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+    AS 'SELECT count(*) FROM attack_views.leads';
+CREATE FUNCTION attack_views.phones_super() RETURNS SETOF text LANGUAGE plpgsql SECURITY DEFINER
+    AS 'BEGIN RETURN QUERY SELECT phone FROM attack_views.leads ORDER BY id; END';
+CREATE FUNCTION attack_views.count_bypass() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+    AS 'SELECT count(*) FROM attack_views.leads';
+CREATE FUNCTION attack_views.count_owner() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+    AS 'SELECT count(*) FROM attack_views.leads';
+CREATE FUNCTION attack_views.insert_super(int, text, text) RETURNS void LANGUAGE sql SECURITY DEFINER
+    AS 'INSERT INTO attack_views.leads VALUES ($1, $2, $3)';
+ALTER FUNCTION attack_views.count_super() OWNER TO regress_attack_views_super;
+ALTER FUNCTION attack_views.phones_super() OWNER TO regress_attack_views_super;
+ALTER FUNCTION attack_views.count_bypass() OWNER TO regress_attack_views_bypass;
+ALTER FUNCTION attack_views.count_owner() OWNER TO regress_attack_views_owner;
+ALTER FUNCTION attack_views.insert_super(int, text, text) OWNER TO regress_attack_views_super;
+GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA attack_views TO regress_attack_views_app;
+
+SET SESSION AUTHORIZATION regress_attack_views_app;
+SELECT phleet.current_controller();
+-- refused: the table is reached as a role that bypasses row-level security
+SELECT * FROM attack_views.by_super;
+SELECT count(*) FROM attack_views.by_super WHERE id = 3;
+SELECT * FROM attack_views.by_bypass;
+SELECT * FROM attack_views.invoker_over_super;
+INSERT INTO attack_views.by_super VALUES (5, 'x');
+SELECT attack_views.count_super();
+SELECT attack_views.phones_super();
+SELECT attack_views.count_bypass();
+SELECT attack_views.insert_super(5, 'x', 'atk-vw-b');
+-- allowed, and filtered: owner-owned objects and security_invoker views
+SELECT * FROM attack_views.by_owner ORDER BY id;
+SELECT * FROM attack_views.invoker ORDER BY id;
+SELECT attack_views.count_owner();
+RESET SESSION AUTHORIZATION;
+
+-- the guard is about the privileged owner, not about the table: the same
+-- superuser's view is fine when it reads no governed table
+CREATE VIEW attack_views.harmless AS SELECT 1 AS one;
+ALTER VIEW attack_views.harmless OWNER TO regress_attack_views_super;
+GRANT SELECT ON attack_views.harmless TO regress_attack_views_app;
+SET SESSION AUTHORIZATION regress_attack_views_app;
+SELECT * FROM attack_views.harmless;
+RESET SESSION AUTHORIZATION;
+
+-------------------------------------------------------------------------------
+-- Documented, not closed: a materialized view is a copy.  Whatever its
+-- creator could see when it was (re)freshed is stored in an ordinary,
+-- ungoverned relation; one created by a superuser holds every controller's
+-- rows.  Never grant such a copy to application roles.
+-------------------------------------------------------------------------------
+CREATE MATERIALIZED VIEW attack_views.snapshot AS SELECT * FROM attack_views.leads;
+GRANT SELECT ON attack_views.snapshot TO regress_attack_views_app;
+SET SESSION AUTHORIZATION regress_attack_views_app;
+SELECT controller, count(*) FROM attack_views.snapshot GROUP BY 1 ORDER BY 1;
+RESET SESSION AUTHORIZATION;
+
+-------------------------------------------------------------------------------
+-- Control: the usual hand-rolled setup (forced RLS on
+-- current_setting('app.controller')) hands B's rows to the same
+-- superuser-owned view.
+-------------------------------------------------------------------------------
+CREATE TABLE attack_views.handrolled (id int, controller text NOT NULL);
+ALTER TABLE attack_views.handrolled OWNER TO regress_attack_views_owner;
+ALTER TABLE attack_views.handrolled ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY handrolled_isolation ON attack_views.handrolled
+    USING (controller = current_setting('app.controller', true));
+INSERT INTO attack_views.handrolled VALUES (1, 'atk-vw-a'), (3, 'atk-vw-b');
+CREATE VIEW attack_views.handrolled_by_super AS SELECT * FROM attack_views.handrolled;
+ALTER VIEW attack_views.handrolled_by_super OWNER TO regress_attack_views_super;
+GRANT SELECT ON attack_views.handrolled, attack_views.handrolled_by_super TO regress_attack_views_app;
+SET SESSION AUTHORIZATION regress_attack_views_app;
+SET app.controller = 'atk-vw-a';
+SELECT * FROM attack_views.handrolled ORDER BY id;
+SELECT * FROM attack_views.handrolled_by_super ORDER BY id;   -- the attack: succeeds here
+RESET SESSION AUTHORIZATION;
+
+DROP SCHEMA attack_views CASCADE;
+SELECT phleet.unbind_role('regress_attack_views_app');
+DROP ROLE regress_attack_views_app, regress_attack_views_bypass, regress_attack_views_super,
+    regress_attack_views_owner;
