@@ -187,7 +187,7 @@ us() { printf '%.2f' "$(echo "($1 - $base_ms) * 1000 / $ROWS" | bc -l)"; }
 
 {
 cat <<MD
-## Pseudonyms
+# Pseudonyms (bench/pseudonym.sh)
 
 \`bench/pseudonym.sh\`, one run on $(date -u +%Y-%m-%d): $cpu, $ncpu cores, ${mem} GB RAM,
 PostgreSQL $pgv, $sslv; load average before/while running: $load (the machine is
