@@ -2,7 +2,7 @@
 -- controller or at first use; phleet.rewrap_keys, phleet.controller_forget.
 -- (The master key comes from phleet.master_key_command in test/regress.conf;
 -- the master key file, its checks and rotation are tested in
--- test/t/020_master_key.pl.)
+-- test/t/025_master_key.pl.)
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS phleet CASCADE;
