@@ -157,6 +157,25 @@ sub occurrences
 	return \%found;
 }
 
+# WAL records are split across WAL pages, each of which starts with a page
+# header: search the WAL as one stream with the page headers cut out, so a
+# value split by a page boundary is found too.
+my $wal_block = $node->safe_psql($db, 'SHOW wal_block_size');
+my $walstream = "$waldir/../wal_stream.bin";
+open(my $ws, '>:raw', $walstream) or die;
+for my $f (@walfiles)
+{
+	my $c = slurp($f);
+	for (my $off = 0; $off < length($c); $off += $wal_block)
+	{
+		# long header (40 bytes) on a segment's first page, short (24) elsewhere
+		my $hdr = $off == 0 ? 40 : 24;
+		print $ws substr($c, $off + $hdr, $wal_block - $hdr);
+	}
+}
+close $ws;
+@walfiles = ($walstream);
+
 my $raw_in_data = occurrences(\@datafiles, \@secret);
 is(scalar(keys %$raw_in_data), 0, 'no raw identifier in any data file')
   or diag('found: ' . join(', ', (sort keys %$raw_in_data)[0 .. 4]));
