@@ -36,6 +36,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -105,8 +106,6 @@ ContextInit(void)
 							 internal_check_hook,
 							 NULL,
 							 NULL);
-
-	MarkGUCPrefixReserved("phleet");
 
 	CacheRegisterRelcacheCallback(binding_invalidate, (Datum) 0);
 }
@@ -337,7 +336,8 @@ phleet_context_set(const char *handle, bool for_session)
 void
 phleet_warn_outside_block(const char *hint)
 {
-	if (!IsTransactionBlock())
+	/* in a procedure the context lasts until the procedure's next COMMIT */
+	if (!IsTransactionBlock() && !SPI_inside_nonatomic_context())
 		ereport(WARNING,
 				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
 				 errmsg("controller context entered outside a transaction block ends with this statement"),

@@ -22,6 +22,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -42,12 +43,19 @@ _PG_init(void)
 				 errdetail("phleet's isolation must be in force in every backend from its first statement."),
 				 errhint("Add phleet to shared_preload_libraries in postgresql.conf and restart the server.")));
 
-	KeysInit();					/* before ContextInit reserves "phleet." */
 	ContextInit();
+	KeysInit();
 	NormalizeInit();
 	UtilityInit();
 	GuardInit();
 	VaultInit();
+
+	/*
+	 * Only now, with every phleet.* setting defined: values given for them in
+	 * postgresql.conf were kept as placeholders until their definition, and a
+	 * reservation made earlier would have thrown them away.
+	 */
+	MarkGUCPrefixReserved("phleet");
 }
 
 /*
