@@ -243,5 +243,8 @@ SELECT phleet.leave();
 SELECT c.relname FROM pg_extension e, unnest(e.extconfig) x(oid) JOIN pg_class c ON c.oid = x.oid
  WHERE e.extname = 'phleet' AND c.relname = 'classifications';
 
+-- a table with classified columns is not ungoverned behind their back
+SELECT phleet.ungovern('cl_leads');
+
 DROP TABLE cl_leads, cl_plain, cl_legacy, cl_b_phone;
 DROP ROLE regress_classify_app;

@@ -205,6 +205,12 @@ BEGIN
         RAISE EXCEPTION 'table "%" is not governed', tbl
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    IF EXISTS (SELECT FROM phleet.classifications c WHERE c.relid = tbl) THEN
+        RAISE EXCEPTION 'table "%" has classified columns', tbl
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Ungoverning it would stop pseudonymizing their identifiers.',
+                  HINT = 'Unclassify them first with phleet.unclassify().';
+    END IF;
     -- forget the table first: the ALTER TABLEs below fire phleet_ddl_end,
     -- which would otherwise isolate the partitions again
     DELETE FROM phleet.governed g WHERE g.relid = tbl;
