@@ -84,6 +84,27 @@ COMMIT;
 SELECT count(*) AS rows_after_commit FROM leads;
 
 \echo
-\echo '== 8. The installation audit'
+\echo '== 8. Pseudonyms: phone numbers are kept as per-customer pseudonyms, never in the clear'
+\c - postgres
+SELECT phleet.classify('leads', 'phone', 'personal', identifier => 'phone', reveal => true);
+CALL phleet.pseudonymize_existing('leads', 'phone');
+\c - acme_app
+INSERT INTO leads (phone, message) VALUES ('(555) 123-0003', 'Typed by hand, stored as a pseudonym');
+SELECT id, phone, message FROM leads ORDER BY id;
+\echo '-- the application still finds a lead by its phone number, through an index'
+SELECT id, message FROM leads WHERE phone = phleet.pseudonym('555.123.0003', 'phone');
+\echo '-- revealing needs phleet_reveal, and every attempt is audited'
+SELECT phleet.reveal(phone) FROM leads WHERE id = 1;
+\c - postgres
+CREATE ROLE acme_support LOGIN IN ROLE phleet_reveal;
+SELECT phleet.bind_role('acme_support', 'acme');
+GRANT SELECT ON leads TO acme_support;
+\c - acme_support
+SELECT id, phleet.reveal(phone) AS phone FROM leads WHERE id = 1;
+\c - postgres
+SELECT role_name, controller, action, outcome FROM phleet.audit_log ORDER BY at;
+
+\echo
+\echo '== 9. The installation audit'
 \c - postgres
 SELECT severity, object, finding FROM phleet.check() ORDER BY 1, 2;
