@@ -43,6 +43,7 @@ _PG_init(void)
 	ContextInit();
 	UtilityInit();
 	GuardInit();
+	RetentionInit();
 }
 
 /*
