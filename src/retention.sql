@@ -952,7 +952,10 @@ BEGIN
             next_width := width;
         ELSE
             next_lo := hi;
-            next_width := width * least(4.0, greatest(0.5, 0.9 * batch_rows / greatest(deleted, 1)));
+            -- aim the next window at 90% of batch_rows: at most 4 times wider
+            -- (always, after an empty window), at least half as wide
+            next_width := width * CASE WHEN deleted = 0 THEN 4.0
+                                       ELSE least(4.0, greatest(0.5, greatest(0.9 * batch_rows, 1) / deleted)) END;
         END IF;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
