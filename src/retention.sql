@@ -626,10 +626,12 @@ $$;
 COMMENT ON FUNCTION phleet._purge_partition_droppable(regclass, regclass, text) IS
     'Internal: controllers of a partition that may be dropped, NULL if it must stay';
 
--- Drop the first partition after position that is entirely past retention:
--- detach and drop it in one transaction under an ACCESS EXCLUSIVE lock on
--- the table (waiting at most lock_timeout), with one purge_log row per
--- controller that had rows in it.
+-- Drop the first partition after position that is entirely past retention,
+-- in one transaction: a SHARE lock on the partition (no row can come or go)
+-- while its controllers are checked again and its rows counted per
+-- controller, then an ACCESS EXCLUSIVE lock on the table (waiting at most
+-- lock_timeout) for DROP TABLE, which detaches and drops it; one purge_log
+-- row per controller that had rows in it.
 CREATE FUNCTION phleet._purge_partition(run bigint, tbl regclass, after text,
     OUT status text, OUT partition_name text, OUT rows_deleted bigint, OUT next_position text)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -656,8 +658,7 @@ BEGIN
         partition_name := cand.part::text;
         BEGIN
             LOCK TABLE phleet.legal_holds IN SHARE MODE;
-            EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', tbl);
-            EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', cand.part);
+            EXECUTE format('LOCK TABLE %s IN SHARE MODE', cand.part);
             -- again, now that no row can come or go and no hold can appear
             ctrls := phleet._purge_partition_droppable(tbl, cand.part, cand.upper_bound);
             IF ctrls IS NULL THEN
@@ -668,7 +669,7 @@ BEGIN
                               FROM (SELECT %I AS c, count(*) AS n FROM %s GROUP BY 1) s',
                            t.controller_column, cand.part)
                 INTO cs, ns;
-            EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', tbl, cand.part);
+            EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', tbl);
             EXECUTE format('DROP TABLE %s', cand.part);
             IF cardinality(cs) = 0 THEN
                 INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
@@ -678,10 +679,10 @@ BEGIN
             ELSE
                 INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
                                               keep, cutoff, started, finished, status, rows_deleted,
-                                              batches, longest_batch, oldest_kept)
+                                              batches, longest_batch)
                 SELECT run, tbl, tbl::text, x.c, 'partition', partition_name,
                        phleet._keep(x.c, tbl), now() - phleet._keep(x.c, tbl), now(), clock_timestamp(),
-                       'done', x.n, 1, clock_timestamp() - now(), phleet._oldest(x.c, tbl)
+                       'done', x.n, 1, clock_timestamp() - now()
                   FROM unnest(cs, ns) AS x(c, n);
             END IF;
             SELECT coalesce(sum(x.n), 0) INTO rows_deleted FROM unnest(ns) AS x(n);
@@ -773,12 +774,19 @@ COMMENT ON FUNCTION phleet._purge_begin_table(bigint, regclass) IS
 --
 -- Rows are taken by time window [lo, hi) over all the cohort's controllers
 -- at once, so one batch touches neighbouring heap pages, as a plain DELETE
--- does.  A count through the (controller, time) index shrinks the window
--- until it holds at most batch_rows rows; when even the narrowest window
--- holds more (many rows with one time value), rows are taken by ctid.  The
--- next window's width adapts to the rows found.  Controllers that got a
--- hold, or whose policy no longer allows the cohort's cut-off, leave the
--- cohort before anything is deleted.
+-- does.  A count per controller through the (controller, time) index
+-- shrinks the window until it holds at most batch_rows rows; when even the
+-- narrowest window holds more (many rows with one time value), rows are
+-- taken by ctid.  The next window's width adapts to the rows found.
+-- Controllers that got a hold, or whose policy no longer allows the
+-- cohort's cut-off, leave the cohort before anything is deleted.
+--
+-- The per-controller counts logged are exact without RETURNING (which costs
+-- more than the count): the DELETE carries the count as a guard evaluated
+-- in its own snapshot, so it deletes nothing unless the window still holds
+-- exactly the rows counted, and then deleted rows are a subset of them; when
+-- it deleted all of them the counts are exact, otherwise (rows changed
+-- under it) the batch is undone and done again with RETURNING.
 CREATE FUNCTION phleet._purge_batch(run bigint, tbl regclass, cohort timestamptz, batch_rows integer,
     lo text, width interval,
     OUT status text, OUT deleted bigint, OUT next_lo text, OUT next_width interval)
@@ -791,7 +799,7 @@ AS $$
 DECLARE
     t record := phleet._purge_target(tbl);
     r record;
-    cs text[] := '{}';
+    cs text[];
     n bigint;
     hi text;
     moves boolean;
@@ -801,6 +809,9 @@ DECLARE
     moves2 boolean;
     at_end2 boolean;
     by_ctid boolean := false;
+    counted text;
+    pc text[];
+    pn bigint[];
     dc text[] := '{}';
     dn bigint[] := '{}';
     part_c text[];
@@ -811,18 +822,27 @@ DECLARE
     msg text;
     q_window text;
     q_filter text;
+    q_count text;
 BEGIN
     status := 'more';
     deleted := 0;
 
+    -- who is still in the cohort: no hold, and a policy that still allows
+    -- the cohort's cut-off (a longer one may have been set meanwhile)
     LOCK TABLE phleet.legal_holds IN SHARE MODE;
-    FOR r IN SELECT l.id, l.controller,
-                    t.time_column IS NOT NULL AND phleet._held(l.controller, tbl) AS held,
-                    phleet._keep(l.controller, tbl) AS keep_now
-               FROM phleet.purge_log l
-              WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
-                AND l.cutoff = cohort AND l.status = 'running'
-              ORDER BY l.controller
+    FOR r IN
+        SELECT l.id, l.controller,
+               t.time_column IS NOT NULL
+               AND EXISTS (SELECT FROM phleet.legal_holds h
+                            WHERE h.released_at IS NULL AND h.controller = l.controller
+                              AND (h.relid IS NULL OR h.relid = tbl)) AS held,
+               coalesce(o.keep, d.keep) AS keep_now
+          FROM phleet.purge_log l
+          LEFT JOIN phleet.retention_rules o ON o.relid = tbl AND o.controller = l.controller
+          LEFT JOIN phleet.retention_rules d ON d.relid = tbl AND d.controller IS NULL
+         WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
+           AND l.cutoff = cohort AND l.status = 'running'
+         ORDER BY l.controller
     LOOP
         IF r.held THEN
             EXECUTE format('SELECT count(*) FROM %s WHERE %I = $1 AND %I < $2::%s',
@@ -842,7 +862,7 @@ BEGIN
             cs := cs || r.controller;
         END IF;
     END LOOP;
-    IF cardinality(cs) = 0 THEN
+    IF cardinality(cs) IS NULL THEN
         status := 'done';
         RETURN;
     END IF;
@@ -852,6 +872,12 @@ BEGIN
     q_window := format('SELECT least(($1::%1$s + $2)::%1$s, $3::%1$s)::text,
                                least(($1::%1$s + $2)::%1$s, $3::%1$s) > $1::%1$s,
                                ($1::%1$s + $2)::%1$s >= $3::%1$s', t.time_type);
+    -- rows per controller in the window, "controller:count,...", counting
+    -- at most $4 rows
+    q_count := format('SELECT coalesce(string_agg(s.c || '':'' || s.n, '','' ORDER BY s.c), '''')
+                         FROM (SELECT w.c, count(*) AS n
+                                 FROM (SELECT %I AS c FROM %s WHERE %s LIMIT $4) w GROUP BY w.c) s',
+                      t.controller_column, tbl, q_filter);
     BEGIN
         IF lo IS NULL THEN
             EXECUTE format('SELECT min(s.m)::text FROM unnest($1) AS x(c),
@@ -875,8 +901,9 @@ BEGIN
                 width := width * 2 + interval '1 microsecond';
             END LOOP;
             LOOP
-                EXECUTE format('SELECT count(*) FROM (SELECT FROM %s WHERE %s LIMIT $4) s', tbl, q_filter)
-                    INTO n USING cs, lo, hi, batch_rows + 1;
+                EXECUTE q_count INTO counted USING cs, lo, hi, batch_rows + 1;
+                SELECT coalesce(sum(split_part(x, ':', 2)::bigint), 0) INTO n
+                  FROM unnest(string_to_array(nullif(counted, ''), ',')) AS x;
                 EXIT WHEN n <= batch_rows;
                 halved := width / 2;
                 EXECUTE q_window INTO hi2, moves2, at_end2 USING lo, halved, cohort;
@@ -889,13 +916,26 @@ BEGIN
                 at_end := at_end2;
             END LOOP;
 
-            IF NOT by_ctid THEN
-                EXECUTE format('WITH d AS (DELETE FROM %s WHERE %s RETURNING %I AS c)
-                                SELECT coalesce(array_agg(s.c), ''{}''), coalesce(array_agg(s.n), ''{}'')
-                                  FROM (SELECT d.c, count(*) AS n FROM d GROUP BY d.c) s',
-                               tbl, q_filter, t.controller_column)
-                    INTO dc, dn USING cs, lo, hi;
-            ELSE
+            IF NOT by_ctid AND n > 0 THEN
+                BEGIN
+                    EXECUTE format('DELETE FROM %s WHERE %s AND (%s) = $5', tbl, q_filter, q_count)
+                        USING cs, lo, hi, batch_rows + 1, counted;
+                    GET DIAGNOSTICS deleted = ROW_COUNT;
+                    IF deleted <> n THEN
+                        -- rows changed between the count and the DELETE
+                        RAISE EXCEPTION USING ERRCODE = 'PH001';
+                    END IF;
+                    SELECT array_agg(split_part(x, ':', 1)), array_agg(split_part(x, ':', 2)::bigint)
+                      INTO dc, dn
+                      FROM unnest(string_to_array(counted, ',')) AS x;
+                EXCEPTION WHEN SQLSTATE 'PH001' THEN
+                    EXECUTE format('WITH d AS (DELETE FROM %s WHERE %s RETURNING %I AS c)
+                                    SELECT coalesce(array_agg(s.c), ''{}''), coalesce(array_agg(s.n), ''{}'')
+                                      FROM (SELECT d.c, count(*) AS n FROM d GROUP BY d.c) s',
+                                   tbl, q_filter, t.controller_column)
+                        INTO dc, dn USING cs, lo, hi;
+                END;
+            ELSIF by_ctid THEN
                 FOR leaf IN EXECUTE format('SELECT s.tableoid::regclass AS rel, array_agg(s.ctid) AS tids
                                               FROM (SELECT tableoid, ctid FROM %s WHERE %s LIMIT $4) s
                                              GROUP BY 1', tbl, q_filter)
@@ -914,18 +954,17 @@ BEGIN
         END IF;
 
         took := clock_timestamp() - now();
-        UPDATE phleet.purge_log l
-           SET rows_deleted = l.rows_deleted + x.n,
-               batches = l.batches + 1,
-               longest_batch = greatest(l.longest_batch, took)
-          FROM (SELECT y.c, sum(y.n) AS n FROM unnest(dc, dn) AS y(c, n) GROUP BY y.c) x
-         WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
-           AND l.cutoff = cohort AND l.status = 'running' AND l.controller = x.c;
-
-        SELECT coalesce(sum(l.rows_deleted), 0) INTO so_far
-          FROM phleet.purge_log l
-         WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows' AND l.cutoff = cohort;
         IF deleted > 0 THEN
+            UPDATE phleet.purge_log l
+               SET rows_deleted = l.rows_deleted + x.n,
+                   batches = l.batches + 1,
+                   longest_batch = greatest(l.longest_batch, took)
+              FROM (SELECT y.c, sum(y.n) AS n FROM unnest(dc, dn) AS y(c, n) GROUP BY y.c) x
+             WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
+               AND l.cutoff = cohort AND l.status = 'running' AND l.controller = x.c;
+            SELECT coalesce(sum(l.rows_deleted), 0) INTO so_far
+              FROM phleet.purge_log l
+             WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows' AND l.cutoff = cohort;
             RAISE NOTICE 'purge: table %, %: % rows deleted so far', tbl,
                 CASE WHEN cardinality(cs) = 1 THEN 'controller ' || cs[1]
                      WHEN cardinality(cs) <= 3 THEN 'controllers ' || array_to_string(cs, ', ')
