@@ -49,6 +49,7 @@ _PG_init(void)
 	UtilityInit();
 	GuardInit();
 	VaultInit();
+	RetentionInit();
 
 	/*
 	 * Only now, with every phleet.* setting defined: values given for them in

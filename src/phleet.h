@@ -61,4 +61,7 @@ extern void UtilityInit(void);
 /* guard.c */
 extern void GuardInit(void);
 
+/* retention.c */
+extern void RetentionInit(void);
+
 #endif							/* PHLEET_H */

@@ -1,0 +1,262 @@
+-- Purging: CALL phleet.purge(), phleet.purge_log, phleet.purge_runs,
+-- phleet.purge_preview(), partitions.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS phleet CASCADE;
+RESET client_min_messages;
+-- run ids of this file start at 200, whatever ran before
+SELECT setval('phleet.purge_runs_run_id_seq', 200, false);
+
+CREATE ROLE regress_purge_admin LOGIN IN ROLE phleet_admin;
+CREATE ROLE regress_purge_app LOGIN IN ROLE phleet_gateway;
+SELECT phleet.controller_create('pur-a'), phleet.controller_create('pur-b'),
+       phleet.controller_create('pur-c');
+
+CREATE TABLE pur_events (id bigserial PRIMARY KEY, at timestamptz NOT NULL, note text);
+CREATE TABLE pur_days (id bigserial PRIMARY KEY, day date NOT NULL);
+CREATE TABLE pur_local (id bigserial PRIMARY KEY, at timestamp NOT NULL);
+GRANT ALL ON ALL TABLES IN SCHEMA public TO regress_purge_app;
+GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO regress_purge_app;
+SELECT phleet.govern('pur_events'), phleet.govern('pur_days'), phleet.govern('pur_local');
+
+-- per controller: 30 rows 1..30 days old in pur_events, 25 rows on one day
+-- 40 days ago in pur_days, 12 rows 1..12 hours old (local time) in pur_local
+SET ROLE regress_purge_app;
+BEGIN;
+SELECT phleet.enter('pur-a');
+INSERT INTO pur_events (at) SELECT now() - g * interval '1 day' + interval '1 minute' FROM generate_series(1, 30) g;
+INSERT INTO pur_days (day) SELECT current_date - 40 FROM generate_series(1, 25);
+INSERT INTO pur_local (at) SELECT localtimestamp - g * interval '1 hour' + interval '1 minute' FROM generate_series(1, 12) g;
+COMMIT;
+BEGIN;
+SELECT phleet.enter('pur-b');
+INSERT INTO pur_events (at) SELECT now() - g * interval '1 day' + interval '1 minute' FROM generate_series(1, 30) g;
+INSERT INTO pur_days (day) SELECT current_date - 40 FROM generate_series(1, 25);
+INSERT INTO pur_local (at) SELECT localtimestamp - g * interval '1 hour' + interval '1 minute' FROM generate_series(1, 12) g;
+COMMIT;
+BEGIN;
+SELECT phleet.enter('pur-c');
+INSERT INTO pur_events (at) SELECT now() - g * interval '1 day' + interval '1 minute' FROM generate_series(1, 30) g;
+COMMIT;
+RESET ROLE;
+
+SET ROLE regress_purge_admin;
+SET client_min_messages = warning;
+-- a and c keep 10 days (table default), b keeps 20 (override)
+SELECT phleet.retain('pur_events', '10 days', 'at');
+SELECT phleet.retain('pur_events', '20 days', 'at', 'pur-b');
+SELECT phleet.retain('pur_days', '30 days', 'day');
+SELECT phleet.retain('pur_local', '6 hours', 'at');
+RESET client_min_messages;
+
+-- only phleet_admin purges
+RESET ROLE;
+SET ROLE regress_purge_app;
+CALL phleet.purge();
+SELECT * FROM phleet.purge_preview();
+SELECT phleet._purge_start(10, '1 min');
+RESET ROLE;
+SET ROLE regress_purge_admin;
+
+-- bad arguments change nothing
+CALL phleet.purge(0);
+CALL phleet.purge(-5);
+CALL phleet.purge(NULL);
+CALL phleet.purge(1000001);
+CALL phleet.purge(10, '0 s');
+CALL phleet.purge(10, '-1 min');
+CALL phleet.purge(time_budget => NULL);
+-- the purge commits as it goes, so it runs only as a statement of its own
+BEGIN;
+CALL phleet.purge();
+ROLLBACK;
+CREATE FUNCTION pg_temp.purge_in_function() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r bigint; s text; d bigint; h bigint; p integer;
+BEGIN
+    CALL phleet.purge(10000, '10 min', r, s, d, h, p);
+END $$;
+SELECT pg_temp.purge_in_function();
+-- (why phleet.purge is SECURITY INVOKER without SET clauses: PostgreSQL
+-- refuses transaction control in procedures that have either)
+CREATE PROCEDURE pg_temp.definer_commits() LANGUAGE plpgsql SECURITY DEFINER
+    AS $$ BEGIN COMMIT; END $$;
+CALL pg_temp.definer_commits();
+CREATE PROCEDURE pg_temp.set_commits() LANGUAGE plpgsql SET work_mem = '1MB'
+    AS $$ BEGIN COMMIT; END $$;
+CALL pg_temp.set_commits();
+RESET ROLE;
+SELECT count(*) AS runs FROM phleet.purge_runs WHERE run_id >= 200;
+SET ROLE regress_purge_admin;
+
+-- the preview
+SELECT table_name, controller, method, keep, cutoff = now() - keep AS cutoff_ok, rows_to_delete, rows_held
+  FROM phleet.purge_preview() WHERE table_name::text LIKE 'pur%' ORDER BY table_name::text, controller;
+
+-- a purge in batches of at most 7 rows, each committed; a and c share a
+-- cut-off and go together, b on its own
+CALL phleet.purge(batch_rows => 7);
+SELECT table_name, controller, method, status, rows_deleted, rows_held, batches >= ceil(rows_deleted / 7.0) AS enough_batches,
+       finished >= started AS finished, longest_batch < interval '1 min' AS short,
+       oldest_kept > cutoff AS oldest_kept_is_kept, keep, error
+  FROM phleet.purge_log WHERE table_name LIKE 'public.pur%' ORDER BY table_name, controller;
+SELECT status, called_by = session_user AS by_me, batch_rows, time_budget, rows_deleted, rows_held,
+       partitions_dropped, finished > started AS finished
+  FROM phleet.purge_runs ORDER BY run_id DESC LIMIT 1;
+RESET ROLE;
+-- nothing within retention is gone, nothing past it is left
+SELECT controller, count(*), min(at) > now() - phleet._keep(controller, 'pur_events') AS all_kept
+  FROM pur_events GROUP BY 1 ORDER BY 1;
+SELECT controller, count(*) FROM pur_days GROUP BY 1 ORDER BY 1;
+SELECT controller, count(*), min(at) > localtimestamp - interval '6 hours' AS all_kept
+  FROM pur_local GROUP BY 1 ORDER BY 1;
+SET ROLE regress_purge_admin;
+
+-- nothing left to do
+SELECT count(*) FROM phleet.purge_preview() WHERE table_name::text LIKE 'pur%';
+CALL phleet.purge();
+
+-- the time budget: a run stops after its first batch that deleted
+-- something, the next one carries on
+RESET ROLE;
+SET ROLE regress_purge_app;
+BEGIN;
+SELECT phleet.enter('pur-c');
+INSERT INTO pur_events (at) SELECT now() - interval '100 days' + g * interval '1 second' FROM generate_series(1, 20) g;
+COMMIT;
+BEGIN;
+SELECT phleet.enter('pur-b');
+INSERT INTO pur_local (at) SELECT localtimestamp - interval '100 days' FROM generate_series(1, 3);
+COMMIT;
+RESET ROLE;
+SET ROLE regress_purge_admin;
+CALL phleet.purge(5, '1 microsecond');
+SELECT table_name, controller, status, rows_deleted, oldest_kept < now() - interval '99 days' AS old_rows_left
+  FROM phleet.purge_log
+ WHERE run_id = (SELECT max(run_id) FROM phleet.purge_log) ORDER BY table_name, controller;
+SELECT status FROM phleet.purge_runs ORDER BY run_id DESC LIMIT 1;
+CALL phleet.purge(100, '1 microsecond');
+CALL phleet.purge(100, '1 microsecond');
+CALL phleet.purge(100, '1 microsecond');
+SELECT count(*) FROM phleet.purge_preview() WHERE table_name::text LIKE 'pur%';
+
+-- runs that died (crash, cancel) are marked interrupted by the next run
+RESET ROLE;
+INSERT INTO phleet.purge_runs (batch_rows, time_budget, started) VALUES (1, '1 min', now() - interval '1 hour')
+RETURNING run_id AS dead_run \gset
+INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, keep, cutoff)
+VALUES (:dead_run, 'pur_events'::regclass, 'public.pur_events', 'pur-a', 'rows', '10 days', now() - interval '10 days');
+SET ROLE regress_purge_admin;
+CALL phleet.purge();
+SELECT r.status, r.finished IS NULL AS never_finished, l.status AS log_status, l.finished IS NULL AS log_never_finished
+  FROM phleet.purge_runs r JOIN phleet.purge_log l USING (run_id) WHERE r.run_id = :dead_run;
+
+-- from PL/pgSQL the summary needs variables; superusers (pg_cron jobs) purge too
+DO $$
+DECLARE r bigint; s text; d bigint; h bigint; p integer;
+BEGIN
+    CALL phleet.purge(10000, '10 min', r, s, d, h, p);
+    RAISE NOTICE 'purge from a DO block: %, % rows', s, d;
+END $$;
+RESET ROLE;
+CALL phleet.purge();
+SET ROLE regress_purge_admin;
+
+-- a delete that fails is logged; the run goes on with the next table
+RESET ROLE;
+CREATE TABLE pur_children (parent bigint REFERENCES pur_events (id));
+SET ROLE regress_purge_app;
+BEGIN;
+SELECT phleet.enter('pur-a');
+INSERT INTO pur_events (at) VALUES (now() - interval '50 days');
+INSERT INTO pur_local (at) VALUES (localtimestamp - interval '50 days');
+COMMIT;
+RESET ROLE;
+INSERT INTO pur_children SELECT id FROM pur_events WHERE at < now() - interval '49 days';
+SET ROLE regress_purge_admin;
+CALL phleet.purge();
+SELECT table_name, controller, status, rows_deleted, error
+  FROM phleet.purge_log WHERE run_id = (SELECT max(run_id) FROM phleet.purge_log) ORDER BY table_name;
+SELECT status FROM phleet.purge_runs ORDER BY run_id DESC LIMIT 1;
+RESET ROLE;
+DROP TABLE pur_children;
+SET ROLE regress_purge_admin;
+CALL phleet.purge();
+
+-------------------------------------------------------------------------------
+-- partitions
+-------------------------------------------------------------------------------
+RESET ROLE;
+CREATE TABLE pur_parted (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE pur_parted_2001 PARTITION OF pur_parted FOR VALUES FROM ('2001-01-01') TO ('2002-01-01');
+CREATE TABLE pur_parted_2002 PARTITION OF pur_parted FOR VALUES FROM ('2002-01-01') TO ('2003-01-01');
+CREATE TABLE pur_parted_2003 PARTITION OF pur_parted FOR VALUES FROM ('2003-01-01') TO ('2004-01-01');
+CREATE TABLE pur_parted_2004 PARTITION OF pur_parted FOR VALUES FROM ('2004-01-01') TO ('2005-01-01');
+CREATE TABLE pur_parted_empty PARTITION OF pur_parted FOR VALUES FROM ('2005-01-01') TO ('2006-01-01');
+CREATE TABLE pur_parted_now PARTITION OF pur_parted FOR VALUES FROM ('2006-01-01') TO (MAXVALUE);
+CREATE TABLE pur_parted_default PARTITION OF pur_parted DEFAULT;
+GRANT ALL ON pur_parted TO regress_purge_app;
+SELECT phleet.govern('pur_parted');
+SET ROLE regress_purge_app;
+-- 2001: a and b; 2002: a and c; 2003: a; 2004: b; now: a, old and new rows;
+-- default: a (before 2001)
+BEGIN;
+SELECT phleet.enter('pur-a');
+INSERT INTO pur_parted SELECT g, timestamptz '2001-03-01' + g * interval '1 day' FROM generate_series(1, 10) g;
+INSERT INTO pur_parted SELECT g, timestamptz '2002-03-01' + g * interval '1 day' FROM generate_series(1, 10) g;
+INSERT INTO pur_parted SELECT g, timestamptz '2003-03-01' + g * interval '1 day' FROM generate_series(1, 10) g;
+INSERT INTO pur_parted SELECT g, timestamptz '2010-03-01' + g * interval '1 day' FROM generate_series(1, 10) g;
+INSERT INTO pur_parted SELECT g, now() - g * interval '1 hour' FROM generate_series(1, 10) g;
+INSERT INTO pur_parted SELECT g, timestamptz '1999-03-01' FROM generate_series(1, 4) g;
+COMMIT;
+BEGIN;
+SELECT phleet.enter('pur-b');
+INSERT INTO pur_parted SELECT g, timestamptz '2001-06-01' FROM generate_series(1, 5) g;
+INSERT INTO pur_parted SELECT g, timestamptz '2004-06-01' FROM generate_series(1, 5) g;
+COMMIT;
+BEGIN;
+SELECT phleet.enter('pur-c');
+INSERT INTO pur_parted SELECT g, timestamptz '2002-06-01' FROM generate_series(1, 5) g;
+COMMIT;
+RESET ROLE;
+SET ROLE regress_purge_admin;
+-- only overrides: a and b purge, c keeps everything (no policy)
+SET client_min_messages = warning;
+SELECT phleet.retain('pur_parted', '1 year', 'at', 'pur-a');
+SELECT phleet.retain('pur_parted', '1 year', 'at', 'pur-b');
+RESET client_min_messages;
+SELECT table_name, controller, method, partition_name, rows_to_delete, rows_held
+  FROM phleet.purge_preview() WHERE table_name = 'pur_parted'::regclass
+ ORDER BY method, partition_name, controller;
+-- with phleet.purge_partitions off, rows go one by one
+SET phleet.purge_partitions = off;
+SELECT table_name, controller, method, partition_name, rows_to_delete
+  FROM phleet.purge_preview() WHERE table_name = 'pur_parted'::regclass ORDER BY 3, 4, 2;
+RESET phleet.purge_partitions;
+CALL phleet.purge();
+SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'pur_parted'::regclass ORDER BY 1;
+SELECT controller, method, partition_name, status, rows_deleted, longest_batch IS NOT NULL AS timed
+  FROM phleet.purge_log WHERE table_name = 'public.pur_parted' ORDER BY id;
+RESET ROLE;
+SELECT tableoid::regclass AS part, controller, count(*) FROM pur_parted GROUP BY 1, 2 ORDER BY 1::text, 2;
+SET ROLE regress_purge_admin;
+-- a policy for c longer than 2002's age keeps it, a shorter one lets it go
+SET client_min_messages = warning;
+SELECT phleet.retain('pur_parted', '1 year', 'at');
+SELECT phleet.retain('pur_parted', '100 years', 'at', 'pur-c');
+RESET client_min_messages;
+CALL phleet.purge();
+SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'pur_parted'::regclass ORDER BY 1;
+SELECT phleet.retain('pur_parted', '10 years', 'at', 'pur-c');
+CALL phleet.purge();
+SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'pur_parted'::regclass ORDER BY 1;
+-- the partitions left keep their isolation
+SELECT tablename, policyname FROM pg_policies WHERE tablename LIKE 'pur_parted%' ORDER BY 1, 2;
+RESET ROLE;
+
+-- clean up
+DROP TABLE pur_events, pur_days, pur_local, pur_parted;
+DROP OWNED BY regress_purge_admin, regress_purge_app;
+DROP ROLE regress_purge_admin, regress_purge_app;
