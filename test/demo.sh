@@ -37,6 +37,7 @@ listen_addresses = ''
 unix_socket_directories = '$dir/sock'
 shared_preload_libraries = 'phleet,pg_cron'
 cron.database_name = 'phleet_demo'
+cron.host = '$dir/sock'
 phleet.master_key_file = 'phleet.key'
 CONF
 as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null

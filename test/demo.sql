@@ -105,6 +105,36 @@ SELECT id, phleet.reveal(phone) AS phone FROM leads WHERE id = 1;
 SELECT role_name, controller, action, outcome FROM phleet.audit_log ORDER BY at;
 
 \echo
-\echo '== 9. The installation audit'
+\echo '== 9. Retention: 90 days by default, a year for acme, a legal hold, and a purge on schedule'
+\c - postgres
+\echo '-- (make some leads old enough to expire; the pool role is subject to the policies)'
+\c - app_gateway
+BEGIN; SELECT phleet.enter('globex'); UPDATE leads SET created_at = now() - interval '200 days'; COMMIT;
+BEGIN; SELECT phleet.enter('acme'); UPDATE leads SET created_at = now() - interval '200 days' WHERE id <= 2; COMMIT;
+\c - postgres
+SELECT phleet.retain('leads', '90 days', 'created_at');
+SELECT phleet.retain('leads', '1 year', 'created_at', 'acme');
+SELECT table_name, controller, keep, source FROM phleet.retention_policies ORDER BY controller;
+SELECT phleet.hold('globex', 'leads', 'litigation 2026-117') AS hold_id \gset
+SELECT controller, rows_to_delete, rows_held FROM phleet.purge_preview() ORDER BY controller;
+SELECT phleet.release(:hold_id);
+\echo '-- pg_cron runs the purge every minute; wait for its first run (up to 70 seconds)'
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+SELECT phleet.schedule_purge('* * * * *') > 0 AS scheduled;
+SELECT jobname, schedule, command FROM cron.job;
+DO $$
+BEGIN
+    FOR i IN 1..70 LOOP
+        EXIT WHEN EXISTS (SELECT FROM phleet.purge_runs WHERE status <> 'running');
+        PERFORM pg_sleep(1);
+    END LOOP;
+END
+$$;
+SELECT status, rows_deleted, rows_held FROM phleet.purge_runs ORDER BY run_id LIMIT 1;
+SELECT table_name, controller, method, rows_deleted FROM phleet.purge_log ORDER BY id;
+SELECT phleet.unschedule_purge() > 0 AS unscheduled;
+
+\echo
+\echo '== 10. The installation audit'
 \c - postgres
 SELECT severity, object, finding FROM phleet.check() ORDER BY 1, 2;
