@@ -5,6 +5,8 @@
 #   bench/retention.sh                      10M rows, half expired, 20 controllers
 #   ROWS=2000000 bench/retention.sh         smaller
 #   PG_CONFIG=/path/to/pg_config bench/retention.sh
+#   PARTITION_ONLY=1 bench/retention.sh     only the partitioned table's two contenders
+#   LOAD_ONLY=1 bench/retention.sh          load, then leave the server running (stop it yourself)
 #
 # Builds and installs nothing: phleet must be installed for PG_CONFIG.  Makes
 # a throwaway cluster in $BENCH_DIR (port $BENCH_PORT), loads the data once
@@ -33,11 +35,13 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 BENCH_DIR=${BENCH_DIR:-/tmp/phleet-bench-retention}
 BENCH_PORT=${BENCH_PORT:-5548}
 SHARED_BUFFERS=${SHARED_BUFFERS:-3GB}
+PARTITION_ONLY=${PARTITION_ONLY:-0}
+LOAD_ONLY=${LOAD_ONLY:-0}
 
 if [ "$(id -u)" -eq 0 ]; then
     exec runuser -u postgres -- env ROWS="$ROWS" CONTROLLERS="$CONTROLLERS" BATCHES="$BATCHES" \
         PG_CONFIG="$PG_CONFIG" BENCH_DIR="$BENCH_DIR" BENCH_PORT="$BENCH_PORT" \
-        SHARED_BUFFERS="$SHARED_BUFFERS" "$0" "$@"
+        SHARED_BUFFERS="$SHARED_BUFFERS" PARTITION_ONLY="$PARTITION_ONLY" LOAD_ONLY="$LOAD_ONLY" "$0" "$@"
 fi
 
 BIN=$("$PG_CONFIG" --bindir)
@@ -110,7 +114,9 @@ VACUUM ANALYZE events;
 EOF
 }
 
-for kind in plain parted; do
+kinds="plain parted"
+[ "$PARTITION_ONLY" = 1 ] && kinds=parted
+for kind in $kinds; do
     say "loading $ROWS rows, $CONTROLLERS controllers ($kind)"
     t0=$(date +%s)
     psql_ -d postgres -c "CREATE DATABASE base_$kind"
@@ -118,9 +124,16 @@ for kind in plain parted; do
     say "loaded in $(( $(date +%s) - t0 )) s"
 done
 
-expired=$(q base_plain "SELECT count(*) FROM events, bench_anchor a WHERE at < a.cut")
-total=$(q base_plain "SELECT count(*) FROM events")
-size=$(q base_plain "SELECT pg_size_pretty(pg_total_relation_size('events'))")
+if [ "$LOAD_ONLY" = 1 ]; then
+    trap - EXIT
+    say "loaded; server left running on port $BENCH_PORT, socket $SOCK"
+    exit 0
+fi
+base=base_plain
+[ "$PARTITION_ONLY" = 1 ] && base=base_parted
+expired=$(q $base "SELECT count(*) FROM events, bench_anchor a WHERE at < a.cut")
+total=$(q $base "SELECT count(*) FROM events")
+size=$(q $base "SELECT pg_size_pretty(pg_total_relation_size('events'))")
 
 # ---------------------------------------------------------------- runs
 fresh() {   # fresh <template> <name>: a copy, prewarmed, after a checkpoint
@@ -134,6 +147,7 @@ now_() { date +%s.%N; }
 results=()
 row() { results+=("$1"); }
 
+if [ "$PARTITION_ONLY" != 1 ]; then
 # plain DELETE, one statement, one transaction
 fresh base_plain run
 say "plain DELETE"
@@ -171,6 +185,7 @@ for spec in $BATCHES; do
     [ "$(q run "SELECT count(*) FROM events")" = "$left" ] || { echo "purge left a different row count" >&2; exit 1; }
     psql_ -d postgres -c "DROP DATABASE run"
 done
+fi
 
 # partitioned: whole partitions dropped vs the same rows deleted row by row
 fresh base_parted run
