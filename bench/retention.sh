@@ -5,6 +5,8 @@
 #   bench/retention.sh                      10M rows, half expired, 20 controllers
 #   ROWS=2000000 bench/retention.sh         smaller
 #   PG_CONFIG=/path/to/pg_config bench/retention.sh
+#   PARTITION_ONLY=1 bench/retention.sh     only the partitioned table's two contenders
+#   LOAD_ONLY=1 bench/retention.sh          load, then leave the server running (stop it yourself)
 #
 # Builds and installs nothing: phleet must be installed for PG_CONFIG.  Makes
 # a throwaway cluster in $BENCH_DIR (port $BENCH_PORT), loads the data once
@@ -33,11 +35,13 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 BENCH_DIR=${BENCH_DIR:-/tmp/phleet-bench-retention}
 BENCH_PORT=${BENCH_PORT:-5548}
 SHARED_BUFFERS=${SHARED_BUFFERS:-3GB}
+PARTITION_ONLY=${PARTITION_ONLY:-0}
+LOAD_ONLY=${LOAD_ONLY:-0}
 
 if [ "$(id -u)" -eq 0 ]; then
     exec runuser -u postgres -- env ROWS="$ROWS" CONTROLLERS="$CONTROLLERS" BATCHES="$BATCHES" \
         PG_CONFIG="$PG_CONFIG" BENCH_DIR="$BENCH_DIR" BENCH_PORT="$BENCH_PORT" \
-        SHARED_BUFFERS="$SHARED_BUFFERS" "$0" "$@"
+        SHARED_BUFFERS="$SHARED_BUFFERS" PARTITION_ONLY="$PARTITION_ONLY" LOAD_ONLY="$LOAD_ONLY" "$0" "$@"
 fi
 
 BIN=$("$PG_CONFIG" --bindir)
@@ -110,7 +114,9 @@ VACUUM ANALYZE events;
 EOF
 }
 
-for kind in plain parted; do
+kinds="plain parted"
+[ "$PARTITION_ONLY" = 1 ] && kinds=parted
+for kind in $kinds; do
     say "loading $ROWS rows, $CONTROLLERS controllers ($kind)"
     t0=$(date +%s)
     psql_ -d postgres -c "CREATE DATABASE base_$kind"
@@ -118,9 +124,16 @@ for kind in plain parted; do
     say "loaded in $(( $(date +%s) - t0 )) s"
 done
 
-expired=$(q base_plain "SELECT count(*) FROM events, bench_anchor a WHERE at < a.cut")
-total=$(q base_plain "SELECT count(*) FROM events")
-size=$(q base_plain "SELECT pg_size_pretty(pg_total_relation_size('events'))")
+if [ "$LOAD_ONLY" = 1 ]; then
+    trap - EXIT
+    say "loaded; server left running on port $BENCH_PORT, socket $SOCK"
+    exit 0
+fi
+base=base_plain
+[ "$PARTITION_ONLY" = 1 ] && base=base_parted
+expired=$(q $base "SELECT count(*) FROM events, bench_anchor a WHERE at < a.cut")
+total=$(q $base "SELECT count(*) FROM events")
+size=$(q $base "SELECT pg_size_pretty(sum(pg_total_relation_size(t.relid))) FROM pg_partition_tree('events') t")
 
 # ---------------------------------------------------------------- runs
 fresh() {   # fresh <template> <name>: a copy, prewarmed, after a checkpoint
@@ -134,6 +147,7 @@ now_() { date +%s.%N; }
 results=()
 row() { results+=("$1"); }
 
+if [ "$PARTITION_ONLY" != 1 ]; then
 # plain DELETE, one statement, one transaction
 fresh base_plain run
 say "plain DELETE"
@@ -171,6 +185,7 @@ for spec in $BATCHES; do
     [ "$(q run "SELECT count(*) FROM events")" = "$left" ] || { echo "purge left a different row count" >&2; exit 1; }
     psql_ -d postgres -c "DROP DATABASE run"
 done
+fi
 
 # partitioned: whole partitions dropped vs the same rows deleted row by row
 fresh base_parted run
@@ -182,7 +197,7 @@ drop_s=$(secs "$t1" "$t2")
 read -r n longest parts < <(q run "SELECT rows_deleted, round(extract(epoch FROM longest_batch)::numeric, 3), partitions_dropped FROM phleet.purge_runs" | tr '|' ' ')
 count_s=$(q run "SELECT round(extract(epoch FROM sum(l.longest_batch))::numeric, 2) FROM phleet.purge_log l WHERE l.method = 'partition' AND l.controller = 'c0'")
 drop_rate=$(python3 -c "print(round($n / $drop_s))")
-row "| partitioned, \`CALL phleet.purge()\`: $parts partitions dropped | $n | $drop_s s | $drop_rate | $longest s (one partition: count its rows under a SHARE lock on it, then DROP under ACCESS EXCLUSIVE on the table) |"
+row "| partitioned, \`CALL phleet.purge()\`: $parts partitions dropped | $n | $drop_s s | $drop_rate | $longest s (one partition: count its rows under a SHARE lock on it, then DROP under ACCESS EXCLUSIVE on the table; commit not included) |"
 psql_ -d postgres -c "DROP DATABASE run"
 
 fresh base_parted run
@@ -216,6 +231,7 @@ the same data, prewarmed, right after a CHECKPOINT.
 $(printf '%s\n' "${results[@]}")
 
 Partition path: ${speedup}× faster than deleting the same rows row by row.  Of its
-$drop_s s, $count_s s are the $parts drop transactions, most of each spent counting the
-partition's rows per controller for the purge log (a full read of the partition).
+$drop_s s, $count_s s are the $parts drop transactions up to their commits (checks, the
+per-controller count for the purge log from the controller index, the DROP); the rest is
+mostly the commits, where the dropped partitions' files are released.
 EOF

@@ -256,7 +256,39 @@ SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 SELECT tablename, policyname FROM pg_policies WHERE tablename LIKE 'pur_parted%' ORDER BY 1, 2;
 RESET ROLE;
 
+-- the rows per controller a partition drop logs: counted from the index,
+-- exact whether or not the visibility map is set (deleted rows, an aborted
+-- insert, updated rows), and without reading the heap once it is
+CREATE TABLE pur_cnt (id integer, at timestamptz NOT NULL, note text) PARTITION BY RANGE (at);
+CREATE TABLE pur_cnt_2001 PARTITION OF pur_cnt FOR VALUES FROM ('2001-01-01') TO ('2002-01-01');
+SET client_min_messages = warning;
+SELECT phleet.govern('pur_cnt');
+RESET client_min_messages;
+BEGIN;
+SELECT phleet.enter('pur-a');
+INSERT INTO pur_cnt SELECT g, '2001-02-01', 'x' FROM generate_series(1, 300) g;
+COMMIT;
+BEGIN;
+SELECT phleet.enter('pur-b');
+INSERT INTO pur_cnt SELECT g, '2001-03-01', 'x' FROM generate_series(1, 200) g;
+UPDATE pur_cnt SET note = 'y' WHERE controller = 'pur-b' AND id <= 20;
+COMMIT;
+BEGIN;
+SELECT phleet.enter('pur-c');
+INSERT INTO pur_cnt SELECT g, '2001-04-01' FROM generate_series(1, 50) g;
+ROLLBACK;
+DELETE FROM pur_cnt WHERE controller = 'pur-a' AND id % 3 = 0;
+SELECT controller, count(*) FROM pur_cnt GROUP BY 1 ORDER BY 1;
+SELECT x.controllers, x.counts, x.heap_fetches > 0 AS heap_read
+  FROM phleet._purge_count('pur_cnt_2001', 'pur_cnt_2001_controller_idx') x;
+VACUUM pur_cnt_2001;
+SELECT x.controllers, x.counts, x.heap_fetches
+  FROM phleet._purge_count('pur_cnt_2001', 'pur_cnt_2001_controller_idx') x;
+SELECT * FROM phleet._purge_partition_counts('pur_cnt_2001', 'controller');
+-- not an index of the partition
+SELECT phleet._purge_count('pur_cnt_2001', 'phleet.purge_log_run');
+
 -- clean up
-DROP TABLE pur_events, pur_days, pur_local, pur_parted;
+DROP TABLE pur_events, pur_days, pur_local, pur_parted, pur_cnt;
 DROP OWNED BY regress_purge_admin, regress_purge_app;
 DROP ROLE regress_purge_admin, regress_purge_app;

@@ -2,8 +2,9 @@
  *
  * retention.c
  *	  The C side of retention (src/retention.sql holds the rest): the
- *	  setting phleet.purge_partitions and the check that phleet.purge() may
- *	  commit.
+ *	  setting phleet.purge_partitions, the check that phleet.purge() may
+ *	  commit, and the exact per-controller row count of a partition that
+ *	  phleet.purge() drops.
  *
  * phleet.purge() is a PL/pgSQL procedure that commits after every batch.
  * PostgreSQL allows that only when the CALL is not inside a transaction
@@ -12,15 +13,42 @@
  * phleet._purge_can_commit() lets the procedure refuse up front, before it
  * has changed anything, with an error that says what to do.
  *
+ * phleet._purge_count(part, idx) counts the rows of a partition per
+ * controller the way an index-only scan would, without the executor: it
+ * walks the index that leads with the controller column and counts each
+ * entry whose heap page is all-visible in the visibility map; for any other
+ * entry it fetches the heap tuple and counts it only if the snapshot sees
+ * it.  The result is therefore exact for the active snapshot, whatever the
+ * state of the visibility map; only its speed depends on it.  The caller
+ * holds a lock that keeps rows from coming or going.
+ *
  *-------------------------------------------------------------------------
  */
 #include "phleet.h"
 
+#include "access/genam.h"
+#include "access/nbtree.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/visibilitymap.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(phleet_purge_can_commit);
+PG_FUNCTION_INFO_V1(phleet_purge_count);
 
 /* phleet.purge_partitions: may phleet.purge() drop whole partitions? */
 static bool purge_partitions = true;
@@ -59,4 +87,171 @@ phleet_purge_can_commit(PG_FUNCTION_ARGS)
 				 errdetail("The purge commits after every batch so that no batch holds its locks for long."),
 				 errhint("Run CALL phleet.purge() as a statement of its own, outside BEGIN ... COMMIT.")));
 	PG_RETURN_VOID();
+}
+
+/*
+ * phleet._purge_count(part regclass, idx regclass,
+ *                     OUT controllers text[], OUT counts bigint[],
+ *                     OUT heap_fetches bigint)
+ *
+ * Rows of part that the active snapshot sees, per value of the first key
+ * column (text) of its btree index idx, in index order; a value may repeat
+ * when the index's collation is not deterministic (the caller sums).
+ * heap_fetches: entries whose heap page was not all-visible.
+ */
+Datum
+phleet_purge_count(PG_FUNCTION_ARGS)
+{
+	Oid			partid = PG_GETARG_OID(0);
+	Oid			indexid = PG_GETARG_OID(1);
+	Relation	heap;
+	Relation	index;
+	TupleDesc	itupdesc;
+	IndexFetchTableData *fetch;
+	TupleTableSlot *slot;
+	Snapshot	snapshot = GetActiveSnapshot();
+	Buffer		buf;
+	Buffer		vmbuffer = InvalidBuffer;
+	BlockNumber last_block = InvalidBlockNumber;
+	bool		last_visible = false;
+	ArrayBuildState *keys;
+	ArrayBuildState *counts;
+	text	   *current = NULL;
+	int64		n = 0;
+	int64		fetches = 0;
+	BlockNumber all_visible = 0;
+	bool		every_page_visible;
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	heap = table_open(partid, AccessShareLock);
+	index = index_open(indexid, AccessShareLock);
+	if (index->rd_index->indrelid != partid ||
+		index->rd_rel->relam != BTREE_AM_OID ||
+		TupleDescAttr(RelationGetDescr(index), 0)->atttypid != TEXTOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("index \"%s\" is not a btree index of \"%s\" leading with a text column",
+						RelationGetRelationName(index), RelationGetRelationName(heap))));
+	itupdesc = RelationGetDescr(index);
+
+	keys = initArrayResult(TEXTOID, CurrentMemoryContext, false);
+	counts = initArrayResult(INT8OID, CurrentMemoryContext, false);
+	slot = table_slot_create(heap, NULL);
+	fetch = table_index_fetch_begin(heap);
+
+	/*
+	 * Walk the leaf level left to right.  Entries marked dead are dead to
+	 * every snapshot (nbtree's scans skip them too).  A heap TID counts when
+	 * its page is all-visible or, failing that, when the heap tuple it points
+	 * to (or its HOT successor) is visible to the snapshot.
+	 */
+	/*
+	 * When the visibility map marks every page of the partition all-visible
+	 * (no change can come while the caller's lock is held), no entry needs a
+	 * look at the heap: count the TIDs of each index tuple at once.
+	 */
+	visibilitymap_count(heap, &all_visible, NULL);
+	every_page_visible = (all_visible >= RelationGetNumberOfBlocks(heap));
+
+	buf = _bt_get_endpoint(index, 0, false, snapshot);
+	while (BufferIsValid(buf))
+	{
+		Page		page = BufferGetPage(buf);
+		BTPageOpaque opaque = BTPageGetOpaque(page);
+		OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+		OffsetNumber off;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!P_IGNORE(opaque))
+		{
+			for (off = P_FIRSTDATAKEY(opaque); off <= maxoff; off = OffsetNumberNext(off))
+			{
+				ItemId		iid = PageGetItemId(page, off);
+				IndexTuple	itup;
+				int			ntids;
+				int			i;
+				Datum		key;
+				bool		isnull;
+				int64		seen = 0;
+
+				if (ItemIdIsDead(iid))
+					continue;
+				itup = (IndexTuple) PageGetItem(page, iid);
+				ntids = BTreeTupleIsPosting(itup) ? BTreeTupleGetNPosting(itup) : 1;
+				if (every_page_visible)
+					seen = ntids;
+				else
+					for (i = 0; i < ntids; i++)
+					{
+						ItemPointer tid = BTreeTupleIsPosting(itup) ? BTreeTupleGetPostingN(itup, i) : &itup->t_tid;
+						BlockNumber block = ItemPointerGetBlockNumber(tid);
+
+						if (block != last_block)
+						{
+							last_block = block;
+							last_visible = VM_ALL_VISIBLE(heap, block, &vmbuffer);
+						}
+						if (!last_visible)
+						{
+							ItemPointerData htid = *tid;
+							bool		call_again = false;
+							bool		all_dead = false;
+
+							fetches++;
+							if (!table_index_fetch_tuple(fetch, &htid, snapshot, slot, &call_again, &all_dead))
+								continue;	/* not visible to the snapshot */
+						}
+						seen++;
+					}
+				if (seen == 0)
+					continue;
+
+				key = index_getattr(itup, 1, itupdesc, &isnull);
+				if (isnull)
+					continue;	/* the controller column is NOT NULL */
+				if (current == NULL ||
+					VARSIZE_ANY_EXHDR(DatumGetPointer(key)) != VARSIZE_ANY_EXHDR(current) ||
+					memcmp(VARDATA_ANY(DatumGetPointer(key)), VARDATA_ANY(current),
+						   VARSIZE_ANY_EXHDR(current)) != 0)
+				{
+					if (current != NULL)
+					{
+						accumArrayResult(keys, PointerGetDatum(current), false, TEXTOID, CurrentMemoryContext);
+						accumArrayResult(counts, Int64GetDatum(n), false, INT8OID, CurrentMemoryContext);
+					}
+					current = DatumGetTextPCopy(key);
+					n = 0;
+				}
+				n += seen;
+			}
+		}
+		if (P_RIGHTMOST(opaque))
+		{
+			_bt_relbuf(index, buf);
+			break;
+		}
+		buf = _bt_relandgetbuf(index, buf, opaque->btpo_next, BT_READ);
+	}
+	if (current != NULL)
+	{
+		accumArrayResult(keys, PointerGetDatum(current), false, TEXTOID, CurrentMemoryContext);
+		accumArrayResult(counts, Int64GetDatum(n), false, INT8OID, CurrentMemoryContext);
+	}
+
+	if (BufferIsValid(vmbuffer))
+		ReleaseBuffer(vmbuffer);
+	table_index_fetch_end(fetch);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	table_close(heap, NoLock);
+
+	values[0] = makeArrayResult(keys, CurrentMemoryContext);
+	values[1] = makeArrayResult(counts, CurrentMemoryContext);
+	values[2] = Int64GetDatum(fetches);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

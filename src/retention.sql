@@ -425,15 +425,19 @@ COMMENT ON FUNCTION phleet._purge_can_commit() IS
 -- The columns purge works with, for a governed table with a policy.
 CREATE FUNCTION phleet._purge_target(tbl regclass,
     OUT controller_column name, OUT time_column name, OUT time_type text, OUT time_attnum smallint)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT g.controller_column, r.time_column, format_type(a.atttypid, NULL), a.attnum
-  FROM phleet.governed g
-  JOIN phleet.retention_rules r ON r.relid = g.relid
-  JOIN pg_attribute a ON a.attrelid = g.relid AND a.attname = r.time_column AND NOT a.attisdropped
- WHERE g.relid = tbl
- LIMIT 1
+BEGIN
+    -- PL/pgSQL rather than SQL: its plan is kept for the session (purge calls this often)
+    SELECT g.controller_column, r.time_column, format_type(a.atttypid, NULL), a.attnum
+      INTO controller_column, time_column, time_type, time_attnum
+      FROM phleet.governed g
+      JOIN phleet.retention_rules r ON r.relid = g.relid
+      JOIN pg_attribute a ON a.attrelid = g.relid AND a.attname = r.time_column AND NOT a.attisdropped
+     WHERE g.relid = tbl
+     LIMIT 1;
+END
 $$;
 COMMENT ON FUNCTION phleet._purge_target(regclass) IS
     'Internal: controller column, time column and its type of a table with a retention policy';
@@ -611,10 +615,17 @@ BEGIN
         SELECT min(now() - r.keep), false INTO earliest, blocked
           FROM phleet.retention_rules r WHERE r.relid = tbl;
     ELSE
-        SELECT min(now() - phleet._keep(x.c, tbl)),
-               bool_or(phleet._keep(x.c, tbl) IS NULL OR phleet._held(x.c, tbl))
+        -- what phleet._keep() and phleet._held() say, for all controllers at once
+        SELECT min(now() - k.keep),
+               bool_or(k.keep IS NULL
+                       OR EXISTS (SELECT FROM phleet.legal_holds h
+                                   WHERE h.released_at IS NULL AND h.controller = x.c
+                                     AND (h.relid IS NULL OR h.relid = tbl)))
           INTO earliest, blocked
-          FROM unnest(ctrls) AS x(c);
+          FROM unnest(ctrls) AS x(c)
+          CROSS JOIN LATERAL (
+              SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller = x.c),
+                              (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller IS NULL)) AS keep) k;
     END IF;
     IF blocked OR earliest IS NULL THEN
         RETURN NULL;
@@ -625,6 +636,59 @@ END
 $$;
 COMMENT ON FUNCTION phleet._purge_partition_droppable(regclass, regclass, text) IS
     'Internal: controllers of a partition that may be dropped, NULL if it must stay';
+
+-- Rows of a partition per controller, exact for the caller's snapshot:
+-- counted in C from the smallest valid btree index of the partition that
+-- leads with the controller column (an index-only count: heap pages that
+-- the visibility map marks all-visible are not read; entries on other pages
+-- are checked against the heap), or, when there is no such index or fewer
+-- than half of the partition's pages were all-visible at its last VACUUM,
+-- by reading the partition.  how: 'index' or 'scan'.
+CREATE FUNCTION phleet._purge_count(part regclass, idx regclass,
+    OUT controllers text[], OUT counts bigint[], OUT heap_fetches bigint)
+AS 'MODULE_PATHNAME', 'phleet_purge_count'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION phleet._purge_count(regclass, regclass) IS
+    'Internal: rows of a partition per controller, counted from an index leading with the controller column';
+REVOKE ALL ON FUNCTION phleet._purge_count(regclass, regclass) FROM PUBLIC;
+
+CREATE FUNCTION phleet._purge_partition_counts(part regclass, controller_column name,
+    OUT controllers text[], OUT counts bigint[], OUT how text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    idx regclass;
+BEGIN
+    SELECT i.indexrelid INTO idx
+      FROM pg_index i
+      JOIN pg_class ic ON ic.oid = i.indexrelid
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+      JOIN pg_class hc ON hc.oid = i.indrelid
+     WHERE i.indrelid = part AND ic.relam = (SELECT am.oid FROM pg_am am WHERE am.amname = 'btree')
+       AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+       AND a.attname = controller_column AND a.atttypid = 'text'::regtype
+       AND hc.relallvisible >= hc.relpages / 2
+     ORDER BY ic.relpages, i.indexrelid
+     LIMIT 1;
+    IF idx IS NOT NULL THEN
+        SELECT coalesce(array_agg(s.c ORDER BY s.c), '{}'), coalesce(array_agg(s.n ORDER BY s.c), '{}')
+          INTO controllers, counts
+          FROM (SELECT x.c, sum(x.n)::bigint AS n
+                  FROM phleet._purge_count(part, idx) p, unnest(p.controllers, p.counts) AS x(c, n)
+                 GROUP BY x.c) s;
+        how := 'index';
+    ELSE
+        EXECUTE format('SELECT coalesce(array_agg(s.c ORDER BY s.c), ''{}''), coalesce(array_agg(s.n ORDER BY s.c), ''{}'')
+                          FROM (SELECT %I AS c, count(*) AS n FROM %s GROUP BY 1) s',
+                       controller_column, part)
+            INTO controllers, counts;
+        how := 'scan';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_partition_counts(regclass, name) IS
+    'Internal: exact rows of a partition per controller (from an index when its pages are mostly all-visible)';
 
 -- Drop the first partition after position that is entirely past retention,
 -- in one transaction: a SHARE lock on the partition (no row can come or go)
@@ -665,10 +729,8 @@ BEGIN
                 status := 'kept';
                 RETURN;
             END IF;
-            EXECUTE format('SELECT coalesce(array_agg(s.c ORDER BY s.c), ''{}''), coalesce(array_agg(s.n ORDER BY s.c), ''{}'')
-                              FROM (SELECT %I AS c, count(*) AS n FROM %s GROUP BY 1) s',
-                           t.controller_column, cand.part)
-                INTO cs, ns;
+            SELECT x.controllers, x.counts INTO cs, ns
+              FROM phleet._purge_partition_counts(cand.part, t.controller_column) x;
             EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', tbl);
             EXECUTE format('DROP TABLE %s', cand.part);
             IF cardinality(cs) = 0 THEN
@@ -681,9 +743,12 @@ BEGIN
                                               keep, cutoff, started, finished, status, rows_deleted,
                                               batches, longest_batch)
                 SELECT run, tbl, tbl::text, x.c, 'partition', partition_name,
-                       phleet._keep(x.c, tbl), now() - phleet._keep(x.c, tbl), now(), clock_timestamp(),
+                       k.keep, now() - k.keep, now(), clock_timestamp(),
                        'done', x.n, 1, clock_timestamp() - now()
-                  FROM unnest(cs, ns) AS x(c, n);
+                  FROM unnest(cs, ns) AS x(c, n)
+                 CROSS JOIN LATERAL (    -- phleet._keep(x.c, tbl), without a call per row
+                      SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller = x.c),
+                                      (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller IS NULL)) AS keep) k;
             END IF;
             SELECT coalesce(sum(x.n), 0) INTO rows_deleted FROM unnest(ns) AS x(n);
             status := 'dropped';
@@ -1175,10 +1240,8 @@ BEGIN
         FOR cand IN SELECT * FROM phleet._purge_partition_candidates(tbl) LOOP
             ctrls := phleet._purge_partition_droppable(tbl, cand.part, cand.upper_bound);
             CONTINUE WHEN ctrls IS NULL;
-            EXECUTE format('SELECT coalesce(array_agg(s.c ORDER BY s.c), ''{}''), coalesce(array_agg(s.n ORDER BY s.c), ''{}'')
-                              FROM (SELECT %I AS c, count(*) AS n FROM %s GROUP BY 1) s',
-                           t.controller_column, cand.part)
-                INTO pc, pn;
+            SELECT x.controllers, x.counts INTO pc, pn
+              FROM phleet._purge_partition_counts(cand.part, t.controller_column) x;
             IF cardinality(pc) = 0 THEN
                 pc := ARRAY[NULL::text];
                 pn := ARRAY[0::bigint];
