@@ -272,6 +272,9 @@ vault_write_direct(VaultEntry **entries, int n, VaultEntry **retry, bool *used)
 	int			i;
 
 	*used = false;
+	/* a read-only transaction gets the SQL path's error, as before */
+	if (XactReadOnly)
+		return 0;
 	rel = table_open(phleet_relid("vault", false), RowExclusiveLock);
 	desc = RelationGetDescr(rel);
 	/* only the table this file creates: no triggers, no row security, no index expressions */
