@@ -154,6 +154,37 @@ SELECT role_name, controller, outcome FROM phleet.audit_log
  WHERE role_name = 'regress_vault_reader' ORDER BY at DESC LIMIT 2;
 RESET ROLE;
 
+-- entries written directly, and those that meet an existing entry (from an
+-- earlier transaction, or a concurrent one: see the isolation spec) through
+-- INSERT ... ON CONFLICT DO NOTHING: a few of them, then mostly them, then
+-- a subtransaction rolled back after its batches were written
+SELECT phleet.controller_create('va-c');
+SET ROLE regress_vault_app;
+SELECT phleet.enter('va-c', for_session => true);
+INSERT INTO va_leads SELECT 20000 + g, '+1 555 300 ' || lpad(g::text, 4, '0'), NULL FROM generate_series(1, 1200) g;
+INSERT INTO va_leads SELECT 22000 + g, '+1 555 300 ' || lpad((g * 100)::text, 4, '0'), NULL FROM generate_series(1, 12) g
+ UNION ALL SELECT 22100 + g, '+1 555 301 ' || lpad(g::text, 4, '0'), NULL FROM generate_series(1, 1000) g;
+INSERT INTO va_leads SELECT 24000 + g, '+1 555 30' || (g % 2) || ' ' || lpad(g::text, 4, '0'), NULL FROM generate_series(1, 2400) g;
+BEGIN;
+SAVEPOINT s;
+INSERT INTO va_leads SELECT 28000 + g, '+1 555 302 ' || lpad(g::text, 4, '0'), NULL FROM generate_series(1, 2100) g;
+ROLLBACK TO s;
+INSERT INTO va_leads SELECT 28000 + g, '+1 555 302 ' || lpad(g::text, 4, '0'), NULL FROM generate_series(1, 10) g;
+COMMIT;
+SELECT phleet.leave();
+RESET ROLE;
+-- 1200 + 1000 + 1300 new of the 2400 (even ones above 1200, odd ones above 1000) + 10
+SELECT count(*) AS c_entries FROM phleet.vault WHERE controller = 'va-c';
+SELECT count(*) AS c_rows, count(DISTINCT phone) AS c_pseudonyms,
+       count(*) FILTER (WHERE NOT EXISTS (SELECT FROM phleet.vault v WHERE v.controller = 'va-c'
+                                           AND v.pseudonym = l.phone)) AS c_not_in_vault
+  FROM va_leads l WHERE controller = 'va-c';
+SET ROLE regress_vault_reader;
+SELECT phleet.enter('va-c', for_session => true);
+SELECT phleet.reveal(phone) FROM va_leads WHERE id IN (20007, 22005, 24999, 28010) ORDER BY id;
+SELECT phleet.leave();
+RESET ROLE;
+
 -- objects: vault and audit log travel with pg_dump; reveal is callable by
 -- everyone (so refusals are logged), forget too (it needs a context)
 SELECT c.relname FROM pg_extension e, unnest(e.extconfig) x(oid) JOIN pg_class c ON c.oid = x.oid

@@ -40,6 +40,7 @@
 #include "keys.h"
 
 #include <sys/stat.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "access/genam.h"
@@ -345,6 +346,26 @@ master_get(bool previous, MasterKey **out)
 }
 
 /*
+ * Cipher context for phleet_aead_seal(), kept per backend with the key
+ * schedule of the last key it sealed under: creating and keying a context
+ * costs more than encrypting an identifier.  Dropped (and wiped) with the
+ * key cache, and after any failure.
+ */
+static EVP_CIPHER_CTX *seal_ctx = NULL;
+static uint8 seal_key[PHLEET_KEY_LEN];
+static bool seal_keyed = false;
+
+static void
+seal_ctx_reset(void)
+{
+	if (seal_ctx != NULL)
+		EVP_CIPHER_CTX_free(seal_ctx);	/* cleanses the key schedule */
+	seal_ctx = NULL;
+	explicit_bzero(seal_key, sizeof(seal_key));
+	seal_keyed = false;
+}
+
+/*
  * AES-256-GCM encryption of pt[0..ptlen) into ct (same length) and tag.
  * Returns false on an OpenSSL failure; raises nothing.
  */
@@ -352,19 +373,39 @@ bool
 phleet_aead_seal(const uint8 *key, const uint8 *nonce, const uint8 *aad, size_t aadlen,
 				 const uint8 *pt, size_t ptlen, uint8 *ct, uint8 *tag)
 {
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int			len;
 	bool		ok;
 
-	ok = ctx != NULL &&
-		EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
-		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, PHLEET_AEAD_NONCE_LEN, NULL) == 1 &&
-		EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) == 1 &&
-		(aadlen == 0 || EVP_EncryptUpdate(ctx, NULL, &len, aad, (int) aadlen) == 1) &&
-		EVP_EncryptUpdate(ctx, ct, &len, pt, (int) ptlen) == 1 &&
-		EVP_EncryptFinal_ex(ctx, ct + len, &len) == 1 &&
-		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, PHLEET_AEAD_TAG_LEN, tag) == 1;
-	EVP_CIPHER_CTX_free(ctx);
+	if (seal_ctx == NULL)
+	{
+		seal_ctx = EVP_CIPHER_CTX_new();
+		if (seal_ctx == NULL ||
+			EVP_EncryptInit_ex(seal_ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+			EVP_CIPHER_CTX_ctrl(seal_ctx, EVP_CTRL_GCM_SET_IVLEN, PHLEET_AEAD_NONCE_LEN, NULL) != 1)
+		{
+			seal_ctx_reset();
+			return false;
+		}
+	}
+	if (seal_keyed && CRYPTO_memcmp(seal_key, key, PHLEET_KEY_LEN) == 0)
+		ok = EVP_EncryptInit_ex(seal_ctx, NULL, NULL, NULL, nonce) == 1;
+	else
+	{
+		seal_keyed = false;
+		ok = EVP_EncryptInit_ex(seal_ctx, NULL, NULL, key, nonce) == 1;
+		if (ok)
+		{
+			memcpy(seal_key, key, PHLEET_KEY_LEN);
+			seal_keyed = true;
+		}
+	}
+	ok = ok &&
+		(aadlen == 0 || EVP_EncryptUpdate(seal_ctx, NULL, &len, aad, (int) aadlen) == 1) &&
+		EVP_EncryptUpdate(seal_ctx, ct, &len, pt, (int) ptlen) == 1 &&
+		EVP_EncryptFinal_ex(seal_ctx, ct + len, &len) == 1 &&
+		EVP_CIPHER_CTX_ctrl(seal_ctx, EVP_CTRL_GCM_GET_TAG, PHLEET_AEAD_TAG_LEN, tag) == 1;
+	if (!ok)
+		seal_ctx_reset();
 	return ok;
 }
 
@@ -694,6 +735,7 @@ key_cache_reset(void)
 	key_last = NULL;
 	key_cache_stale = false;
 	keys_relid = InvalidOid;
+	seal_ctx_reset();
 }
 
 /*
