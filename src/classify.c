@@ -149,13 +149,7 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 	Datum	   *replvals;
 	bool	   *replnulls;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"pseudonymize_columns\" must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
+	phleet_check_row_trigger(fcinfo, "pseudonymize_columns");
 
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);

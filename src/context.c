@@ -50,7 +50,7 @@
 PG_FUNCTION_INFO_V1(phleet_enter);
 PG_FUNCTION_INFO_V1(phleet_leave);
 PG_FUNCTION_INFO_V1(phleet_current_controller);
-PG_FUNCTION_INFO_V1(phleet_bindings_changed);
+PG_FUNCTION_INFO_V1(phleet_cache_changed);
 
 /* Columns of phleet.role_bindings and phleet.controllers read directly. */
 #define Anum_role_bindings_role			1
@@ -425,18 +425,19 @@ phleet_current_controller(PG_FUNCTION_ARGS)
 }
 
 /*
- * Statement trigger on phleet.role_bindings: make every backend drop its
- * cached binding when the transaction commits.
+ * Statement trigger on phleet's cached tables (role_bindings, controller_keys):
+ * every backend drops what it cached from the table when the transaction
+ * commits, through its relcache callback.
  */
 Datum
-phleet_bindings_changed(PG_FUNCTION_ARGS)
+phleet_cache_changed(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"bindings_changed\" must be fired as a trigger")));
+				 errmsg("function \"cache_changed\" must be fired as a trigger")));
 	CacheInvalidateRelcache(trigdata->tg_relation);
 	PG_RETURN_POINTER(NULL);
 }

@@ -42,11 +42,11 @@ REVOKE ALL ON phleet.controllers FROM PUBLIC;
 GRANT SELECT ON phleet.controllers TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('phleet.controllers', '');
 
-CREATE FUNCTION phleet.bindings_changed() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'phleet_bindings_changed'
+CREATE FUNCTION phleet.cache_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'phleet_cache_changed'
     LANGUAGE C;
-COMMENT ON FUNCTION phleet.bindings_changed() IS
-    'Trigger: tells every backend to drop its cached role binding';
+COMMENT ON FUNCTION phleet.cache_changed() IS
+    'Trigger: tells every backend to drop what it cached from this table (role bindings, controller keys)';
 
 CREATE TABLE phleet.role_bindings (
     role       regrole PRIMARY KEY,
@@ -57,7 +57,7 @@ COMMENT ON TABLE phleet.role_bindings IS
     'Login roles bound to one controller: their sessions act for it and for no other';
 CREATE TRIGGER bindings_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON phleet.role_bindings
-    FOR EACH STATEMENT EXECUTE FUNCTION phleet.bindings_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION phleet.cache_changed();
 REVOKE ALL ON phleet.role_bindings FROM PUBLIC;
 GRANT SELECT ON phleet.role_bindings TO phleet_admin;
 SELECT pg_catalog.pg_extension_config_dump('phleet.role_bindings', '');

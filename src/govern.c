@@ -123,13 +123,7 @@ phleet_stamp_controller(PG_FUNCTION_ARGS)
 	Datum		value;
 	bool		isnull;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"stamp_controller\" must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
+	phleet_check_row_trigger(fcinfo, "stamp_controller");
 
 	rel = td->tg_relation;
 	tupdesc = RelationGetDescr(rel);

@@ -68,7 +68,6 @@
 
 PG_FUNCTION_INFO_V1(phleet_rewrap_keys);
 PG_FUNCTION_INFO_V1(phleet_controller_forget);
-PG_FUNCTION_INFO_V1(phleet_keys_changed);
 PG_FUNCTION_INFO_V1(phleet_controller_key_create);
 
 /* Columns of phleet.controller_keys. */
@@ -848,23 +847,6 @@ phleet_controller_forgotten(const char *handle)
 	key_row_read(handle, false, &row);
 	explicit_bzero(row.wrapped, sizeof(row.wrapped));
 	return row.found && row.forgotten;
-}
-
-/*
- * Statement trigger on phleet.controller_keys: every backend drops its
- * cached keys when the transaction commits.
- */
-Datum
-phleet_keys_changed(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"keys_changed\" must be fired as a trigger")));
-	CacheInvalidateRelcache(trigdata->tg_relation);
-	PG_RETURN_POINTER(NULL);
 }
 
 /*

@@ -26,14 +26,9 @@ GRANT SELECT (controller, master_key_id, created_at, rewrapped_at, forgotten_at)
     ON phleet.controller_keys TO phleet_admin;
 SELECT pg_catalog.pg_extension_config_dump('phleet.controller_keys', '');
 
-CREATE FUNCTION phleet.keys_changed() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'phleet_keys_changed'
-    LANGUAGE C;
-COMMENT ON FUNCTION phleet.keys_changed() IS
-    'Trigger: tells every backend to drop its cached controller keys';
 CREATE TRIGGER keys_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON phleet.controller_keys
-    FOR EACH STATEMENT EXECUTE FUNCTION phleet.keys_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION phleet.cache_changed();
 
 CREATE FUNCTION phleet.controller_key_create() RETURNS trigger
     AS 'MODULE_PATHNAME', 'phleet_controller_key_create'
@@ -61,5 +56,5 @@ COMMENT ON FUNCTION phleet.controller_forget(text) IS
     'Crypto-shredding: destroy a controller''s key and vault; its pseudonyms can no longer be computed, linked or revealed (irreversible)';
 
 REVOKE ALL ON FUNCTION phleet.rewrap_keys(), phleet.controller_forget(text),
-    phleet.controller_key_create(), phleet.keys_changed() FROM PUBLIC;
+    phleet.controller_key_create() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION phleet.rewrap_keys(), phleet.controller_forget(text) TO phleet_admin;

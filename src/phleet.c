@@ -19,6 +19,7 @@
 #include "access/parallel.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
+#include "commands/trigger.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -57,6 +58,25 @@ _PG_init(void)
 	 * reservation made earlier would have thrown them away.
 	 */
 	MarkGUCPrefixReserved("phleet");
+}
+
+/*
+ * Raise a trigger protocol error unless fcinfo is a BEFORE INSERT OR UPDATE
+ * row trigger call of the C function behind SQL function funcname.
+ */
+void
+phleet_check_row_trigger(FunctionCallInfo fcinfo, const char *funcname)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired BEFORE INSERT OR UPDATE FOR EACH ROW",
+						funcname)));
 }
 
 /*

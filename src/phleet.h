@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 
@@ -27,6 +28,7 @@
 
 /* phleet.c */
 extern void phleet_check_handle(const char *handle);
+extern void phleet_check_row_trigger(FunctionCallInfo fcinfo, const char *funcname);
 extern Oid	phleet_relid(const char *relname, bool missing_ok);
 extern bool phleet_role_has_privs(Oid roleid, const char *rolename);
 extern bool phleet_role_bypasses_rls(Oid roleid);
