@@ -58,6 +58,8 @@ COMMENT ON TABLE phleet.role_bindings IS
 CREATE TRIGGER bindings_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON phleet.role_bindings
     FOR EACH STATEMENT EXECUTE FUNCTION phleet.cache_changed();
+COMMENT ON TRIGGER bindings_changed ON phleet.role_bindings IS
+    'phleet: backends drop their cached bindings when bindings change';
 REVOKE ALL ON phleet.role_bindings FROM PUBLIC;
 GRANT SELECT ON phleet.role_bindings TO phleet_admin;
 SELECT pg_catalog.pg_extension_config_dump('phleet.role_bindings', '');

@@ -29,6 +29,8 @@ SELECT pg_catalog.pg_extension_config_dump('phleet.controller_keys', '');
 CREATE TRIGGER keys_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON phleet.controller_keys
     FOR EACH STATEMENT EXECUTE FUNCTION phleet.cache_changed();
+COMMENT ON TRIGGER keys_changed ON phleet.controller_keys IS
+    'phleet: backends drop their cached keys when keys change';
 
 CREATE FUNCTION phleet.controller_key_create() RETURNS trigger
     AS 'MODULE_PATHNAME', 'phleet_controller_key_create'
@@ -38,6 +40,8 @@ COMMENT ON FUNCTION phleet.controller_key_create() IS
 CREATE TRIGGER controller_key_create
     AFTER INSERT ON phleet.controllers
     FOR EACH ROW EXECUTE FUNCTION phleet.controller_key_create();
+COMMENT ON TRIGGER controller_key_create ON phleet.controllers IS
+    'phleet: a new controller gets its key';
 
 CREATE FUNCTION phleet.rewrap_keys()
 RETURNS integer

@@ -1402,3 +1402,7 @@ GRANT EXECUTE ON FUNCTION
     phleet._purge_finish(bigint, boolean)
 TO phleet_admin;
 GRANT EXECUTE ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) TO phleet_admin;
+
+COMMENT ON SEQUENCE phleet.legal_holds_id_seq IS 'phleet: ids of legal holds';
+COMMENT ON SEQUENCE phleet.purge_runs_run_id_seq IS 'phleet: ids of purge runs';
+COMMENT ON SEQUENCE phleet.purge_log_id_seq IS 'phleet: ids of purge log rows';
