@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-    make gcc libssl-dev
+    make gcc libssl-dev openssl
     postgresql-15 postgresql-contrib postgresql-server-dev-15 postgresql-15-cron
     libipc-run-perl pgbouncer python3-psycopg
     clang-14 libclang-rt-14-dev
