@@ -37,14 +37,7 @@ static const char *const countries[] = {
 	"ZZ", NULL
 };
 
-#define CHECK(cond) \
-	do { \
-		if (!(cond)) \
-		{ \
-			fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzz.h"
 
 static void
 check_shape(PhleetKind kind, const char *in, size_t len, const char *out)

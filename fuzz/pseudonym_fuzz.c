@@ -22,14 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond) \
-	do { \
-		if (!(cond)) \
-		{ \
-			fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzz.h"
 
 static void
 check_parse(const char *s, size_t len)
