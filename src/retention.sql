@@ -23,6 +23,16 @@
 --     takes a SHARE lock on phleet.legal_holds before it reads the holds, so
 --     a hold either commits before the batch looks (and the batch sees it) or
 --     waits until the batch has committed.
+--   - An expired partition leaves its table in two steps: each partition is
+--     DETACHed in a short transaction of its own (catalog work only: the
+--     table's ACCESS EXCLUSIVE lock lasts a few ms) that also records it in
+--     phleet.purge_detached and logs its rows per controller; then all
+--     partitions detached from a table are DROPped in one transaction that
+--     holds no lock on the table, so the costs paid when dropped files are
+--     released at commit (one scan of shared_buffers, the WAL flush) are paid
+--     once, not once per partition.  A partition detached but not dropped
+--     (crash, lock timeout) stays in phleet.purge_detached until a later
+--     purge drops it: every run first drops what earlier runs left there.
 
 CREATE TABLE phleet.retention_rules (
     relid       regclass NOT NULL REFERENCES phleet.governed (relid) ON DELETE CASCADE,
@@ -123,6 +133,23 @@ REVOKE ALL ON phleet.purge_log FROM PUBLIC;
 GRANT SELECT ON phleet.purge_log TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('phleet.purge_log', '');
 SELECT pg_catalog.pg_extension_config_dump('phleet.purge_log_id_seq', '');
+
+-- Partitions a purge detached and has not dropped yet.  The row commits with
+-- the DETACH and goes with the DROP, so a crash between the two leaves it
+-- here for the next purge.  Not dumped: it names tables by oid, which a
+-- restore does not keep.
+CREATE TABLE phleet.purge_detached (
+    relid          oid PRIMARY KEY,
+    partition_name text NOT NULL,
+    parent         oid NOT NULL,
+    table_name     text NOT NULL,
+    run_id         bigint NOT NULL,
+    detached_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE phleet.purge_detached IS
+    'Partitions phleet.purge() has detached from their table and not dropped yet (the next purge drops them)';
+REVOKE ALL ON phleet.purge_detached FROM PUBLIC;
+GRANT SELECT ON phleet.purge_detached TO phleet_admin;
 
 -------------------------------------------------------------------------------
 -- policies
@@ -553,11 +580,11 @@ COMMENT ON FUNCTION phleet._purge_tables() IS
     'Internal: tables with a retention policy, in the order a purge visits them';
 
 -- Partitions of a table RANGE-partitioned on its time column whose upper
--- bound is past the most lenient policy of the table, by upper bound,
--- after position (an upper bound as text) when given.
-CREATE FUNCTION phleet._purge_partition_candidates(tbl regclass, after text DEFAULT NULL)
+-- bound is past the shortest policy of the table, by upper bound; only the
+-- partition one, when given (no row when it is not such a partition).
+CREATE FUNCTION phleet._purge_partition_candidates(tbl regclass, one regclass DEFAULT NULL)
 RETURNS TABLE (part regclass, upper_bound text)
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET datestyle = 'ISO, YMD'
 AS $$
@@ -577,20 +604,22 @@ BEGIN
           FROM (SELECT c.oid::regclass AS relid,
                        (substring(pg_get_expr(c.relpartbound, c.oid) FROM $r$ TO \('(.*)'\)$r$))::%1$s AS up
                   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = $1) s
-         WHERE s.up IS NOT NULL AND s.up <= $2::%1$s AND ($3 IS NULL OR s.up > $3::%1$s)
+                 WHERE i.inhparent = $1 AND ($3::oid IS NULL OR i.inhrelid = $3::oid)) s
+         WHERE s.up IS NOT NULL AND s.up <= $2::%1$s
          ORDER BY s.up, s.relid::text$q$, t.time_type)
-        USING tbl, loosest, after;
+        USING tbl, loosest, one;
 END
 $$;
-COMMENT ON FUNCTION phleet._purge_partition_candidates(regclass, text) IS
+COMMENT ON FUNCTION phleet._purge_partition_candidates(regclass, regclass) IS
     'Internal: partitions that may be entirely past retention, oldest first';
 
 -- Controllers with rows in a partition, when every one of them is past
 -- its policy for the whole partition and none is under a hold; NULL when
 -- the partition must stay.  Finds the controllers by skipping through the
--- index that leads with the controller column.
-CREATE FUNCTION phleet._purge_partition_droppable(tbl regclass, part regclass, upper_bound text)
+-- index that leads with the controller column, unless the caller, who has
+-- just counted the partition's rows per controller, gives them.
+CREATE FUNCTION phleet._purge_partition_droppable(tbl regclass, part regclass, upper_bound text,
+    controllers text[] DEFAULT NULL)
 RETURNS text[]
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -602,14 +631,17 @@ DECLARE
     blocked boolean;
     ok boolean;
 BEGIN
-    EXECUTE format($q$
-        WITH RECURSIVE s(c) AS (
-            (SELECT %1$I FROM %2$s ORDER BY 1 LIMIT 1)
-            UNION ALL
-            SELECT (SELECT %1$I FROM %2$s WHERE %1$I > s.c ORDER BY 1 LIMIT 1) FROM s WHERE s.c IS NOT NULL)
-        SELECT coalesce(array_agg(s.c ORDER BY s.c), '{}') FROM s WHERE s.c IS NOT NULL$q$,
-        t.controller_column, part)
-        INTO ctrls;
+    ctrls := controllers;
+    IF ctrls IS NULL THEN
+        EXECUTE format($q$
+            WITH RECURSIVE s(c) AS (
+                (SELECT %1$I FROM %2$s ORDER BY 1 LIMIT 1)
+                UNION ALL
+                SELECT (SELECT %1$I FROM %2$s WHERE %1$I > s.c ORDER BY 1 LIMIT 1) FROM s WHERE s.c IS NOT NULL)
+            SELECT coalesce(array_agg(s.c ORDER BY s.c), '{}') FROM s WHERE s.c IS NOT NULL$q$,
+            t.controller_column, part)
+            INTO ctrls;
+    END IF;
     IF cardinality(ctrls) = 0 THEN
         -- an empty partition goes once it is past every policy of the table
         SELECT min(now() - r.keep), false INTO earliest, blocked
@@ -634,7 +666,7 @@ BEGIN
     RETURN CASE WHEN ok THEN ctrls END;
 END
 $$;
-COMMENT ON FUNCTION phleet._purge_partition_droppable(regclass, regclass, text) IS
+COMMENT ON FUNCTION phleet._purge_partition_droppable(regclass, regclass, text, text[]) IS
     'Internal: controllers of a partition that may be dropped, NULL if it must stay';
 
 -- Rows of a partition per controller, exact for the caller's snapshot:
@@ -690,14 +722,18 @@ $$;
 COMMENT ON FUNCTION phleet._purge_partition_counts(regclass, name) IS
     'Internal: exact rows of a partition per controller (from an index when its pages are mostly all-visible)';
 
--- Drop the first partition after position that is entirely past retention,
--- in one transaction: a SHARE lock on the partition (no row can come or go)
--- while its controllers are checked again and its rows counted per
--- controller, then an ACCESS EXCLUSIVE lock on the table (waiting at most
--- lock_timeout) for DROP TABLE, which detaches and drops it; one purge_log
--- row per controller that had rows in it.
-CREATE FUNCTION phleet._purge_partition(run bigint, tbl regclass, after text,
-    OUT status text, OUT partition_name text, OUT rows_deleted bigint, OUT next_position text)
+-- Detach one partition of a table if it is entirely past retention, in one
+-- short transaction: a SHARE lock on the partition (no row can come or go)
+-- while it is checked to be a partition the purge may drop (status 'none'
+-- if it is not a candidate, 'kept' if a controller's policy or hold keeps
+-- it) and its rows
+-- counted per controller, then an ACCESS EXCLUSIVE lock on the table
+-- (waiting at most lock_timeout) for DETACH PARTITION, which changes only the
+-- catalogs.  In the same transaction the partition is recorded in
+-- phleet.purge_detached and one purge_log row per controller that had rows
+-- in it is written ('running' until phleet._purge_drop_detached() drops it).
+CREATE FUNCTION phleet._purge_partition(run bigint, tbl regclass, part regclass,
+    OUT status text, OUT partition_name text, OUT rows_deleted bigint)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET phleet.internal = on
@@ -714,66 +750,143 @@ DECLARE
 BEGIN
     status := 'none';
     rows_deleted := 0;
-    FOR cand IN SELECT * FROM phleet._purge_partition_candidates(tbl, after) LOOP
-        next_position := cand.upper_bound;
-        IF phleet._purge_partition_droppable(tbl, cand.part, cand.upper_bound) IS NULL THEN
-            CONTINUE;
+    SELECT * INTO cand FROM phleet._purge_partition_candidates(tbl, part);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    partition_name := cand.part::text;
+    -- (no asynchronous commit risk: the drop's commit flushes the WAL of
+    -- every detach before it; a detach lost in a crash leaves the partition
+    -- attached and nothing recorded)
+    PERFORM set_config('synchronous_commit', 'off', true);
+    BEGIN
+        LOCK TABLE phleet.legal_holds IN SHARE MODE;
+        EXECUTE format('LOCK TABLE %s IN SHARE MODE', cand.part);
+        -- now that no row can come or go and no hold can appear: its rows
+        -- per controller, and whether all of them may go
+        SELECT x.controllers, x.counts INTO cs, ns
+          FROM phleet._purge_partition_counts(cand.part, t.controller_column) x;
+        IF phleet._purge_partition_droppable(tbl, cand.part, cand.upper_bound, cs) IS NULL THEN
+            status := 'kept';
+            RETURN;
         END IF;
-        partition_name := cand.part::text;
-        BEGIN
-            LOCK TABLE phleet.legal_holds IN SHARE MODE;
-            EXECUTE format('LOCK TABLE %s IN SHARE MODE', cand.part);
-            -- again, now that no row can come or go and no hold can appear
-            ctrls := phleet._purge_partition_droppable(tbl, cand.part, cand.upper_bound);
-            IF ctrls IS NULL THEN
-                status := 'kept';
-                RETURN;
-            END IF;
-            SELECT x.controllers, x.counts INTO cs, ns
-              FROM phleet._purge_partition_counts(cand.part, t.controller_column) x;
-            EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', tbl);
-            EXECUTE format('DROP TABLE %s', cand.part);
-            IF cardinality(cs) = 0 THEN
-                INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                              started, finished, status, batches, longest_batch)
-                VALUES (run, tbl, tbl::text, NULL, 'partition', partition_name,
-                        now(), clock_timestamp(), 'done', 1, clock_timestamp() - now());
-            ELSE
-                INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                              keep, cutoff, started, finished, status, rows_deleted,
-                                              batches, longest_batch)
-                SELECT run, tbl, tbl::text, x.c, 'partition', partition_name,
-                       k.keep, now() - k.keep, now(), clock_timestamp(),
-                       'done', x.n, 1, clock_timestamp() - now()
-                  FROM unnest(cs, ns) AS x(c, n)
-                 CROSS JOIN LATERAL (    -- phleet._keep(x.c, tbl), without a call per row
-                      SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller = x.c),
-                                      (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller IS NULL)) AS keep) k;
-            END IF;
-            SELECT coalesce(sum(x.n), 0) INTO rows_deleted FROM unnest(ns) AS x(n);
-            status := 'dropped';
-            RAISE NOTICE 'purge: table %, partition % dropped: % rows%', tbl, partition_name, rows_deleted,
-                CASE WHEN cardinality(cs) = 0 THEN ''
-                     WHEN cardinality(cs) <= 3 THEN ' of ' || array_to_string(cs, ', ')
-                     ELSE format(' of %s controllers', cardinality(cs)) END;
-            RETURN;
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+        EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', tbl);
+        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', tbl, cand.part);
+        INSERT INTO phleet.purge_detached (relid, partition_name, parent, table_name, run_id)
+        VALUES (cand.part, partition_name, tbl, tbl::text, run);
+        IF cardinality(cs) = 0 THEN
             INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                          started, finished, status, error)
+                                          started, batches, longest_batch)
             VALUES (run, tbl, tbl::text, NULL, 'partition', partition_name,
-                    now(), clock_timestamp(), 'error', msg);
-            RAISE WARNING 'purge: table %, partition % not dropped: %', tbl, partition_name, msg
-                USING HINT = 'Its expired rows are deleted row by row instead.';
-            status := 'error';
-            RETURN;
-        END;
-    END LOOP;
-    partition_name := NULL;
+                    now(), 1, clock_timestamp() - now());
+        ELSE
+            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                          keep, cutoff, started, rows_deleted, batches, longest_batch)
+            SELECT run, tbl, tbl::text, x.c, 'partition', partition_name,
+                   k.keep, now() - k.keep, now(), x.n, 1, clock_timestamp() - now()
+              FROM unnest(cs, ns) AS x(c, n)
+             CROSS JOIN LATERAL (    -- phleet._keep(x.c, tbl), without a call per row
+                  SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller = x.c),
+                                  (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller IS NULL)) AS keep) k;
+        END IF;
+        SELECT coalesce(sum(x.n), 0) INTO rows_deleted FROM unnest(ns) AS x(n);
+        status := 'detached';
+        RAISE NOTICE 'purge: table %, partition % detached: % rows%', tbl, partition_name, rows_deleted,
+            CASE WHEN cardinality(cs) = 0 THEN ''
+                 WHEN cardinality(cs) <= 3 THEN ' of ' || array_to_string(cs, ', ')
+                 ELSE format(' of %s controllers', cardinality(cs)) END;
+        RETURN;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                      started, finished, status, error)
+        VALUES (run, tbl, tbl::text, NULL, 'partition', partition_name,
+                now(), clock_timestamp(), 'error', msg);
+        RAISE WARNING 'purge: table %, partition % not detached: %', tbl, partition_name, msg
+            USING HINT = 'Its expired rows are deleted row by row instead.';
+        status := 'error';
+        RETURN;
+    END;
 END
 $$;
-COMMENT ON FUNCTION phleet._purge_partition(bigint, regclass, text) IS
-    'Internal: one transaction of a purge that drops one expired partition';
+COMMENT ON FUNCTION phleet._purge_partition(bigint, regclass, regclass) IS
+    'Internal: one transaction of a purge that detaches one expired partition (dropped later by _purge_drop_detached)';
+
+-- Drop every partition in phleet.purge_detached, in one transaction: no lock
+-- on the tables they came from, only on the detached tables themselves, and
+-- one commit for all of them.  A recorded partition is dropped only if the
+-- relation with its oid still has its name and is not a partition again
+-- (re-attached by hand: it is forgotten, not dropped).  The log rows of the
+-- run that detached it become 'done'; a partition an earlier run left
+-- behind (interrupted between its detach and its drop) gets a row of this
+-- run with no rows (they are logged in that run).  Returns how many
+-- partitions were dropped.
+CREATE FUNCTION phleet._purge_drop_detached(run bigint)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET phleet.internal = on
+SET lock_timeout = '2s'
+AS $$
+DECLARE
+    d record;
+    msg text;
+    dropped integer := 0;
+    names text[] := '{}';
+BEGIN
+    FOR d IN SELECT x.relid, x.partition_name, x.parent, x.table_name, x.run_id,
+                    c.oid IS NOT NULL AND c.oid::regclass::text = x.partition_name AS same,
+                    coalesce(c.relispartition, false) AS attached
+               FROM phleet.purge_detached x
+               LEFT JOIN pg_class c ON c.oid = x.relid
+              ORDER BY x.detached_at, x.relid
+    LOOP
+        IF NOT d.same OR d.attached THEN
+            DELETE FROM phleet.purge_detached x WHERE x.relid = d.relid;
+            RAISE WARNING 'purge: partition % detached from table % by purge run % was not dropped: %',
+                d.partition_name, d.table_name, d.run_id,
+                CASE WHEN d.attached THEN 'it is a partition again'
+                     ELSE 'it no longer exists under that name' END
+                USING HINT = 'phleet.purge() forgets it: a partition attached again is purged like any other, a table renamed or dropped by hand is left to whoever did it.';
+            CONTINUE;
+        END IF;
+        BEGIN
+            EXECUTE format('DROP TABLE %s', d.relid::regclass);
+            DELETE FROM phleet.purge_detached x WHERE x.relid = d.relid;
+            IF d.run_id = run THEN
+                UPDATE phleet.purge_log l
+                   SET status = 'done', finished = clock_timestamp(),
+                       longest_batch = greatest(l.longest_batch, clock_timestamp() - now())
+                 WHERE l.run_id = run AND l.method = 'partition' AND l.relid = d.parent
+                   AND l.partition_name = d.partition_name AND l.status = 'running';
+            ELSE
+                INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                              started, finished, status, batches, longest_batch)
+                VALUES (run, d.parent, d.table_name, NULL, 'partition', d.partition_name,
+                        now(), clock_timestamp(), 'done', 1, clock_timestamp() - now());
+                RAISE NOTICE 'purge: table %, partition % dropped, left detached by purge run %',
+                    d.table_name, d.partition_name, d.run_id;
+            END IF;
+            dropped := dropped + 1;
+            names := names || d.partition_name;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+            RAISE WARNING 'purge: partition % detached from table % not dropped: %',
+                d.partition_name, d.table_name, msg
+                USING HINT = 'It stays in phleet.purge_detached; the next purge drops it.';
+        END;
+    END LOOP;
+    IF dropped > 0 THEN
+        RAISE NOTICE 'purge: % detached partition% dropped: %', dropped,
+            CASE WHEN dropped > 1 THEN 's' ELSE '' END,
+            CASE WHEN dropped <= 3 THEN array_to_string(names, ', ')
+                 ELSE names[1] || ', ..., ' || names[dropped] END;
+    END IF;
+    RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_drop_detached(bigint) IS
+    'Internal: one transaction of a purge that drops all partitions detached and not dropped yet';
 
 -- Begin the row-by-row purge of a table: one purge_log row per controller
 -- with expired rows ('running', committed before any row goes) or with
@@ -1136,12 +1249,13 @@ DECLARE
     cohorts timestamptz[];
     cohort timestamptz;
     p record;
+    part regclass;
     b record;
-    pos text;
     lo text;
     width interval;
     stopped boolean := false;
     progressed boolean := false;
+    detached integer;
     summary record;
 BEGIN
     PERFORM phleet._purge_can_commit();
@@ -1157,23 +1271,33 @@ BEGIN
     deadline := clock_timestamp() + time_budget;
     tbls := ARRAY(SELECT phleet._purge_tables());
 
+    -- partitions an earlier run detached and did not drop (it was killed
+    -- between the two, or the drop timed out) go first
+    IF EXISTS (SELECT FROM phleet.purge_detached) THEN
+        PERFORM phleet._purge_drop_detached(run_id);
+        COMMIT;
+    END IF;
+
     -- The budget is checked before each transaction, once the run has
     -- deleted something: every run makes progress, however small its budget.
     <<tables>>
     FOREACH tbl IN ARRAY tbls LOOP
-        -- whole partitions first
-        pos := NULL;
-        LOOP
-            IF progressed AND clock_timestamp() >= deadline THEN
-                stopped := true;
-                EXIT tables;
-            END IF;
-            SELECT * INTO p FROM phleet._purge_partition(run_id, tbl, pos);
+        -- whole partitions first: each detached in a transaction of its
+        -- own, then all of them dropped in one
+        detached := 0;
+        FOREACH part IN ARRAY ARRAY(SELECT c.part FROM phleet._purge_partition_candidates(tbl) c) LOOP
+            EXIT WHEN progressed AND clock_timestamp() >= deadline;
+            SELECT * INTO p FROM phleet._purge_partition(run_id, tbl, part);
             COMMIT;
-            EXIT WHEN p.status = 'none';
-            progressed := progressed OR p.status = 'dropped';
-            pos := p.next_position;
+            IF p.status = 'detached' THEN
+                progressed := true;
+                detached := detached + 1;
+            END IF;
         END LOOP;
+        IF detached > 0 THEN
+            PERFORM phleet._purge_drop_detached(run_id);
+            COMMIT;
+        END IF;
 
         -- then rows, one cohort (controllers sharing a cut-off) at a time
         IF progressed AND clock_timestamp() >= deadline THEN
@@ -1231,6 +1355,19 @@ DECLARE
     part_c text[];
     part_n bigint[];
 BEGIN
+    -- partitions an earlier purge detached and did not drop: the next purge
+    -- drops them first (their rows are in that purge's log, not counted here)
+    FOR cand IN SELECT x.parent, x.partition_name FROM phleet.purge_detached x ORDER BY x.detached_at, x.relid LOOP
+        table_name := cand.parent;
+        controller := NULL;
+        method := 'partition';
+        partition_name := cand.partition_name;
+        keep := NULL;
+        cutoff := NULL;
+        rows_to_delete := NULL;
+        rows_held := 0;
+        RETURN NEXT;
+    END LOOP;
     FOR tbl IN SELECT DISTINCT r.relid FROM phleet.retention_rules r ORDER BY 1 LOOP
         t := phleet._purge_target(tbl);
         parts := '{}';
@@ -1384,9 +1521,10 @@ REVOKE ALL ON FUNCTION
     phleet._purge_can_commit(), phleet._purge_target(regclass), phleet._held(text, regclass),
     phleet._keep(text, regclass), phleet._oldest(text, regclass),
     phleet._purge_start(integer, interval), phleet._purge_tables(),
-    phleet._purge_partition_candidates(regclass, text),
-    phleet._purge_partition_droppable(regclass, regclass, text),
-    phleet._purge_partition(bigint, regclass, text), phleet._purge_begin_table(bigint, regclass),
+    phleet._purge_partition_candidates(regclass, regclass),
+    phleet._purge_partition_droppable(regclass, regclass, text, text[]),
+    phleet._purge_partition(bigint, regclass, regclass), phleet._purge_drop_detached(bigint),
+    phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_finish(bigint, boolean), phleet._cron_check()
 FROM PUBLIC;
@@ -1397,7 +1535,9 @@ GRANT EXECUTE ON FUNCTION
     phleet.hold(text, regclass, text), phleet.hold(text, text), phleet.release(bigint),
     phleet.purge_preview(), phleet.schedule_purge(text), phleet.unschedule_purge(),
     phleet._purge_can_commit(), phleet._purge_start(integer, interval), phleet._purge_tables(),
-    phleet._purge_partition(bigint, regclass, text), phleet._purge_begin_table(bigint, regclass),
+    phleet._purge_partition_candidates(regclass, regclass),
+    phleet._purge_partition(bigint, regclass, regclass), phleet._purge_drop_detached(bigint),
+    phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_finish(bigint, boolean)
 TO phleet_admin;
