@@ -4,6 +4,11 @@
 # the interrupted run and accounts exactly for the rows that are gone, and
 # the next purge finishes the job.
 #
+# Then the partition path: the purge's backend is killed (SIGKILL, crash
+# restart) after it has detached some partitions and before it drops them;
+# the detached partitions are recorded in phleet.purge_detached, their rows
+# logged, and the next purge drops them before anything else.
+#
 # Also: without pg_cron preloaded, phleet.schedule_purge() fails with a hint
 # naming the settings to add.
 
@@ -14,10 +19,13 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('purge_crash');
 $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'phleet'");
+# a backend killed with SIGKILL makes the server restart (the partition case)
+$node->append_conf('postgresql.conf', "restart_after_crash = on");
 $node->start;
 
 $node->safe_psql('postgres', q{
@@ -108,6 +116,134 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM events WHERE at < now() -
 is( $node->safe_psql('postgres',
 		q{SELECT count(*) || '/' || sum(hashtext(id::text || at::text)) FROM events WHERE at > now() - interval '30 days'}),
 	$kept_before,
+	'and no row within retention is missing');
+
+# Partitions: a purge detaches expired partitions one transaction at a time
+# and drops them all in one later transaction.  Kill the purge's backend
+# (kill -9: the server restarts and recovers) after three partitions are
+# detached and before they are dropped: the fourth partition's DETACH is
+# made to wait by a session that reads that partition.
+$node->safe_psql('postgres', q{
+SET client_min_messages = warning;
+CREATE TABLE pevents (id bigint, at timestamptz NOT NULL, payload text) PARTITION BY RANGE (at);
+CREATE TABLE pevents_cut AS SELECT date_trunc('day', now()) - interval '30 days' AS cut;
+DO $$
+DECLARE cut timestamptz := (SELECT c.cut FROM pevents_cut c);
+BEGIN
+    FOR k IN 0 .. 5 LOOP
+        EXECUTE format('CREATE TABLE pevents_p%s PARTITION OF pevents FOR VALUES FROM (%L) TO (%L)',
+                       k, cut - (6 - k) * interval '20 days', cut - (5 - k) * interval '20 days');
+    END LOOP;
+    EXECUTE format('CREATE TABLE pevents_now PARTITION OF pevents FOR VALUES FROM (%L) TO (MAXVALUE)', cut);
+END
+$$;
+SELECT phleet.govern('pevents');
+});
+# per controller 6 x 2,500 expired rows (one batch per partition) and 2,500 kept rows
+for my $c (1 .. 4)
+{
+	$node->safe_psql('postgres', qq{
+BEGIN;
+SELECT phleet.enter('crash-$c');
+INSERT INTO pevents (id, at, payload)
+SELECT g, c.cut - interval '120 days' + (g * 4 + $c) * interval '120 days' / 60005, md5(g::text)
+  FROM generate_series(1, 15000) g, pevents_cut c;
+INSERT INTO pevents (id, at, payload)
+SELECT g, c.cut + interval '1 day' + g * interval '1 minute', md5(g::text)
+  FROM generate_series(1, 2500) g, pevents_cut c;
+COMMIT;
+});
+}
+$node->safe_psql('postgres', q{
+SET client_min_messages = warning;
+SELECT phleet.retain('pevents', '30 days', 'at');
+VACUUM ANALYZE pevents;
+});
+my $pkept_sql = q{SELECT count(*) || '/' || sum(hashtext(id::text || at::text || payload)) FROM pevents WHERE at >= (SELECT cut FROM pevents_cut)};
+my $pkept_before = $node->safe_psql('postgres', $pkept_sql);
+my $p3_rows = $node->safe_psql('postgres', 'SELECT count(*) FROM pevents_p3');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM pevents'), '70000', 'loaded 70,000 rows in 7 partitions');
+my $first3 = $node->safe_psql('postgres',
+	q{SELECT count(*) FROM pevents WHERE tableoid IN ('pevents_p0'::regclass, 'pevents_p1'::regclass, 'pevents_p2'::regclass)});
+
+my $blocker = $node->background_psql('postgres');
+$blocker->query_safe('BEGIN; SELECT count(*) FROM pevents_p3;');
+
+($stdout, $stderr) = ('', '');
+$purge = IPC::Run::start(
+	[ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c', 'CALL phleet.purge()' ],
+	'>', \$stdout, '2>', \$stderr);
+
+# the purge waits (at most lock_timeout, 2 s) for pevents_p3 with three
+# partitions detached: find its backend then, and kill it.  The detaches
+# commit asynchronously (the drop's commit flushes them); a detach whose WAL
+# is not flushed yet is lost in a crash, the partition stays attached and
+# nothing is recorded.  To find all three detaches after the crash, kill
+# only once the wait has lasted 0.7 s: the WAL writer flushes asynchronous
+# commits within three wal_writer_delay (200 ms).
+my $victim = '';
+for (my $i = 0; $i < 10 * $PostgreSQL::Test::Utils::timeout_default && $victim eq ''; $i++)
+{
+	$victim = $node->safe_psql('postgres', q{
+SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
+ WHERE a.query = 'CALL phleet.purge()' AND l.waitstart < clock_timestamp() - interval '700 ms'
+   AND (SELECT count(*) FROM phleet.purge_detached) = 3});
+	usleep(20_000) if $victim eq '';
+}
+isnt($victim, '', 'the purge has detached three partitions and waits for the fourth');
+kill 'KILL', $victim;
+$purge->finish;
+like($stderr, qr/terminat|connection|closed/i, 'the purge session died');
+eval { $blocker->quit; };
+# the server restarts and recovers; wait until it accepts connections
+my $back = 0;
+for (my $i = 0; $i < 10 * $PostgreSQL::Test::Utils::timeout_default && !$back; $i++)
+{
+	$back = eval { $node->safe_psql('postgres', 'SELECT 1') eq '1' };
+	usleep(100_000) unless $back;
+}
+ok($back, 'the server restarted after the crash');
+
+is($node->safe_psql('postgres', $pkept_sql), $pkept_before,
+	'no row within retention is missing after the crash');
+is( $node->safe_psql('postgres',
+		q{SELECT string_agg(d.partition_name || ':' || (c.oid IS NOT NULL AND NOT c.relispartition)::text, ',' ORDER BY d.partition_name)
+		    FROM phleet.purge_detached d LEFT JOIN pg_class c ON c.oid = d.relid}),
+	'public.pevents_p0:true,public.pevents_p1:true,public.pevents_p2:true',
+	'the three detached partitions are recorded, exist, and are no longer partitions');
+is( $node->safe_psql('postgres',
+		q{SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		   WHERE i.inhparent = 'pevents'::regclass}),
+	'pevents_now,pevents_p3,pevents_p4,pevents_p5',
+	'the table keeps the partitions not detached (the fourth one\'s DETACH died with the purge)');
+is( $node->safe_psql('postgres',
+		q{SELECT string_agg(DISTINCT l.status, ',') || ' ' || sum(l.rows_deleted) || ' ' || count(DISTINCT l.partition_name)
+		    FROM phleet.purge_log l WHERE l.relid = 'pevents'::regclass}),
+	"running $first3 3",
+	'the log accounts for the rows of the detached partitions, per controller, as running');
+is( $node->safe_psql('postgres',
+		q{SELECT count(*) FROM phleet.purge_log l WHERE l.relid = 'pevents'::regclass AND l.controller IS NOT NULL}),
+	'12', 'one log row per partition and controller');
+
+# the next purge drops the three leftovers, then detaches and drops the rest
+$summary = $node->safe_psql('postgres',
+	q{SET client_min_messages = warning; CALL phleet.purge()});
+like($summary, qr/^\d+\|done\|@{[60000 - $first3]}\|0\|6$/,
+	'the next purge drops the leftovers and the other expired partitions');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM phleet.purge_detached'), '0', 'nothing is left detached');
+is( $node->safe_psql('postgres',
+		q{SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+		   WHERE c.relname LIKE 'pevents%' AND c.relkind IN ('r', 'p')}),
+	'pevents,pevents_cut,pevents_now', 'every expired partition is gone');
+is( $node->safe_psql('postgres',
+		q{SELECT string_agg(s, ', ' ORDER BY s) FROM (
+		    SELECT l.status || ' ' || sum(l.rows_deleted) || ' in ' || count(DISTINCT l.partition_name) AS s
+		      FROM phleet.purge_log l WHERE l.relid = 'pevents'::regclass GROUP BY l.run_id, l.status) x}),
+	"done @{[60000 - $first3]} in 6, interrupted $first3 in 3",
+	'the log: the interrupted run logged the detached rows, the next run the rest (and dropped the leftovers)');
+is( $node->safe_psql('postgres', q{SELECT count(*) FROM pevents WHERE at < (SELECT cut FROM pevents_cut)}),
+	'0', 'no expired row is left');
+is($node->safe_psql('postgres', $pkept_sql), $pkept_before,
 	'and no row within retention is missing');
 
 # scheduling needs pg_cron preloaded
