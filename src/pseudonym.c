@@ -37,10 +37,12 @@
 
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/uuid.h"
 
 PG_FUNCTION_INFO_V1(phleet_pseudonym);
 PG_FUNCTION_INFO_V1(phleet_is_pseudonym);
 PG_FUNCTION_INFO_V1(phleet_identifier_valid);
+PG_FUNCTION_INFO_V1(phleet_pseudonym_mac);
 
 #define PSEUDONYM_LABEL		"phleet-pseudonym-v1/"
 #define CHECK_LABEL			"phleet-pseudonym-check-v2/"
@@ -265,4 +267,26 @@ phleet_identifier_valid(PG_FUNCTION_ARGS)
 								phleet_default_country(), norm, sizeof(norm), &why);
 	explicit_bzero(norm, sizeof(norm));
 	PG_RETURN_BOOL(ok);
+}
+
+/*
+ * phleet.pseudonym_mac(pseudonym text) RETURNS uuid
+ *
+ * The MAC a pseudonym encodes (the vault's key), or NULL for a value that is
+ * not a pseudonym.  Needs no key: it only decodes.
+ */
+Datum
+phleet_pseudonym_mac(PG_FUNCTION_ARGS)
+{
+	text	   *value = PG_GETARG_TEXT_PP(0);
+	PhleetKind	kind;
+	uint8		bytes[PHLEET_PSEUDONYM_BYTES];
+	pg_uuid_t  *mac;
+
+	if (!phleet_pseudonym_parse(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), &kind, bytes))
+		PG_RETURN_NULL();
+	mac = palloc(sizeof(pg_uuid_t));
+	StaticAssertStmt(UUID_LEN == PHLEET_PSEUDONYM_MAC_LEN, "a MAC must fit a uuid");
+	memcpy(mac->data, bytes, UUID_LEN);
+	PG_RETURN_UUID_P(mac);
 }
