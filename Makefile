@@ -39,6 +39,10 @@ PGXS := $(wildcard $(shell $(PG_CONFIG) --pgxs 2>/dev/null))
 ifneq ($(PGXS),)
 include $(PGXS)
 
+# Debian's PGXS does not track header dependencies: rebuild every object when
+# a header changes (a stale object with an old struct layout corrupts memory).
+$(OBJS): $(wildcard src/*.h)
+
 # The three suites one by one (installcheck runs them all).
 .PHONY: installcheck-regress installcheck-isolation installcheck-tap
 installcheck-regress:

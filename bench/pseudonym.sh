@@ -8,12 +8,20 @@
 #       pgp_sym_encrypt() into a vault table for one of them
 #   (c) phleet: the same two columns classified, one with reveal => true
 #
-# measured: COPY of $ROWS rows (all identifiers distinct), single-row INSERT
-# TPS (pgbench, 2 clients, $TPS_ROUNDS interleaved rounds of $TPS_SECONDS s,
-# one transaction per insert, as a role bound to the controller), and SELECT phleet.pseudonym(x, 'phone')
-# over $ROWS rows vs pgcrypto hmac(x, key, 'sha256').
+# measured, always as the application's role (LOGIN, not superuser, bound to
+# the controller: row-level security applies, as in production):
+#   - COPY FROM STDIN of $ROWS rows in two shapes of data:
+#       messages: $ROWS messages from $ROWS/$PER_LEAD leads (phone and email
+#                 repeat, in random order), what an SMS platform writes most;
+#       contacts: $ROWS leads, every phone and email new (an import of new
+#                 leads; the worst case for the vault: one entry per row);
+#     (a), (c) and (d) in $COPY_ROUNDS interleaved rounds (median), (b) once;
+#   - single-row INSERT TPS (pgbench, 2 clients, $TPS_ROUNDS interleaved
+#     rounds of $TPS_SECONDS s, one transaction per insert);
+#   - SELECT phleet.pseudonym(x, 'phone') over $ROWS rows vs pgcrypto
+#     hmac(x, key, 'sha256'), $SELECT_ROUNDS interleaved rounds (median).
 #
-#   bench/pseudonym.sh                      full run (about 10 minutes)
+#   bench/pseudonym.sh                      full run (about 20 minutes)
 #   ROWS=100000 TPS_SECONDS=10 bench/pseudonym.sh    quick look
 #   PG_CONFIG=/path/to/pg_config bench/pseudonym.sh  another PostgreSQL 15
 #
@@ -28,6 +36,9 @@ bindir=$("$PG_CONFIG" --bindir)
 ROWS=${ROWS:-1000000}
 TPS_SECONDS=${TPS_SECONDS:-20}
 TPS_ROUNDS=${TPS_ROUNDS:-3}
+COPY_ROUNDS=${COPY_ROUNDS:-3}
+SELECT_ROUNDS=${SELECT_ROUNDS:-5}
+PER_LEAD=${PER_LEAD:-10}
 port=${PHLEET_BENCH_PORT:-5496}
 out=$top/bench/out/pseudonym
 data=$out/data
@@ -106,35 +117,52 @@ SELECT phleet.govern('bench_d');
 SELECT phleet.classify('bench_d', 'phone', 'communication', 'phone');
 SELECT phleet.classify('bench_d', 'email', 'communication', 'email');
 
-GRANT INSERT ON bench_a, bench_b, bench_c TO bench_app;
+GRANT INSERT ON bench_a, bench_b, bench_c, bench_d TO bench_app;
 GRANT SELECT, INSERT ON bench_b_vault TO bench_app;
-GRANT USAGE ON SEQUENCE bench_a_id_seq, bench_b_id_seq, bench_c_id_seq TO bench_app;
+GRANT USAGE ON SEQUENCE bench_a_id_seq, bench_b_id_seq, bench_c_id_seq, bench_d_id_seq TO bench_app;
 
--- the rows to COPY: distinct phones and emails, as applications write them
+-- the rows to COPY, phones and emails as applications write them:
+-- contacts, every one new; messages, $PER_LEAD per lead on average, in random order
 COPY (SELECT '+1 (555) ' || lpad((g / 10000)::text, 3, '0') || '-' || lpad((g % 10000)::text, 4, '0'),
              'Lead.' || g || '@Example.com', 'note ' || g
-        FROM generate_series(1, $ROWS) g) TO '$out/rows.tsv';
+        FROM generate_series(1, $ROWS) g) TO '$out/contacts.tsv';
+SELECT setseed(0.29);
+COPY (SELECT '+1 (555) ' || lpad((l / 10000)::text, 3, '0') || '-' || lpad((l % 10000)::text, 4, '0'),
+             'Lead.' || l || '@Example.com', 'note ' || g
+        FROM (SELECT g, 1 + floor(random() * ($ROWS / $PER_LEAD))::int AS l
+                FROM generate_series(1, $ROWS) g) m) TO '$out/messages.tsv';
 CREATE TABLE nums AS SELECT '+1555' || lpad(g::text, 7, '0') AS x FROM generate_series(1, $ROWS) g;
 VACUUM ANALYZE nums;
 SQL
 
-# COPY: each table empty, after a checkpoint, in the controller's context
+# COPY FROM STDIN as the application's role, each table empty, after a
+# checkpoint; (a), (c), (d) in interleaved rounds (the order turns), (b) once
 declare -A copy_s
+declare -A copy_all
+declare -A vault_n
 declare -A tps_all
-for t in a b c d; do
+copy_one() {   # copy_one <table> <shape>: prints seconds
     psql_ -U postgres bench -c "TRUNCATE bench_a, bench_b, bench_c, bench_d, bench_b_vault, phleet.vault" -c "CHECKPOINT"
+    local t0 t1
     t0=$(now)
-    psql_ -U postgres bench <<SQL
-BEGIN;
-SELECT phleet.enter('acme') \g /dev/null
-COPY bench_$t (phone, email, note) FROM '$out/rows.tsv';
-COMMIT;
-SQL
+    psql_ -U bench_app bench -c "\\copy bench_$1 (phone, email, note) FROM '$out/$2.tsv'"
     t1=$(now)
-    copy_s[$t]=$(echo "$t1 - $t0" | bc -l)
-    if [ "$t" = c ]; then vault_c=$(psql_ -U postgres bench -At -c "SELECT count(*) FROM phleet.vault"); fi
+    echo "$t1 - $t0" | bc -l
+}
+orders=("a c d" "d a c" "c d a")
+for shape in messages contacts; do
+    for round in $(seq 1 "$COPY_ROUNDS"); do
+        for t in ${orders[$(( (round - 1) % 3 ))]}; do
+            v=$(copy_one "$t" "$shape")
+            copy_all[$shape,$t]="${copy_all[$shape,$t]:-} $v"
+            if [ "$t" = c ]; then
+                vault_n[$shape]=$(psql_ -U postgres bench -At -c "SELECT count(*) FROM phleet.vault")
+            fi
+        done
+    done
+    copy_all[$shape,b]=$(copy_one b "$shape")
 done
-psql_ -U postgres bench -c "TRUNCATE bench_d" >/dev/null
+psql_ -U postgres bench -c "TRUNCATE bench_a, bench_b, bench_c, bench_d, bench_b_vault, phleet.vault" >/dev/null
 
 # single-row INSERT TPS, 2 clients, as the bound application role;
 # $TPS_ROUNDS interleaved rounds, the median is reported
@@ -160,21 +188,31 @@ for t in a b c; do
     tps[$t]=$(median ${tps[$t]})
 done
 
-# SELECT phleet.pseudonym() vs pgcrypto hmac() over $ROWS values (no parallel query)
-sel() {
+# SELECT phleet.pseudonym() vs pgcrypto hmac() over $ROWS values (no parallel
+# query), in $SELECT_ROUNDS rounds; each round times the bare scan, then both
+sel_round() {
     psql_ -U postgres bench -At <<SQL | tail -n 1
 BEGIN;
 SELECT phleet.enter('acme') \g /dev/null
-SELECT $1 FROM nums \g /dev/null
+SELECT count(phleet.pseudonym(x, 'phone')), count(hmac(x, 'k', 'sha256')) FROM nums \g /dev/null
 SELECT extract(epoch FROM clock_timestamp()) \gset t0_
-SELECT $1 FROM nums \g /dev/null
-SELECT round(1000 * (extract(epoch FROM clock_timestamp()) - :t0_extract), 1);
+SELECT count(x) FROM nums \g /dev/null
+SELECT extract(epoch FROM clock_timestamp()) \gset t1_
+SELECT count(phleet.pseudonym(x, 'phone')) FROM nums \g /dev/null
+SELECT extract(epoch FROM clock_timestamp()) \gset t2_
+SELECT count(hmac(x, 'b7c1e0a94d2f4f3c8e5a6d7b9c0e1f2a', 'sha256')) FROM nums \g /dev/null
+SELECT extract(epoch FROM clock_timestamp()) \gset t3_
+SELECT format('%s %s %s', round(1000 * (:t1_extract - :t0_extract), 1),
+              round(1000 * (:t2_extract - :t1_extract), 1), round(1000 * (:t3_extract - :t2_extract), 1));
 COMMIT;
 SQL
 }
-base_ms=$(sel "count(x)")
-ps_ms=$(sel "count(phleet.pseudonym(x, 'phone'))")
-hmac_ms=$(sel "count(hmac(x, 'b7c1e0a94d2f4f3c8e5a6d7b9c0e1f2a', 'sha256'))")
+sel_base=""; sel_ps=""; sel_hmac=""; sel_ratio=""
+for round in $(seq 1 "$SELECT_ROUNDS"); do
+    read -r b p h <<<"$(sel_round)"
+    sel_base="$sel_base $b"; sel_ps="$sel_ps $p"; sel_hmac="$sel_hmac $h"
+    sel_ratio="$sel_ratio $(echo "($h - $b) / ($p - $b)" | bc -l)"
+done
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 ncpu=$(nproc)
@@ -183,36 +221,61 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 pgv=$("$bindir/postgres" --version | sed 's/^postgres (PostgreSQL) //')
 sslv=$(openssl version | cut -d' ' -f1-2)
 r() { printf '%.2f' "$(echo "$1" | bc -l)"; }
-us() { printf '%.2f' "$(echo "($1 - $base_ms) * 1000 / $ROWS" | bc -l)"; }
+# median of the per-round ratios x/y (throughput of y relative to x: time x / time y)
+ratio_med() {
+    local -a xs=($1) ys=($2); local out="" i
+    for i in "${!xs[@]}"; do out="$out $(echo "${xs[$i]} / ${ys[$i]}" | bc -l)"; done
+    median $out
+}
+fmt_all() { local o="" v; for v in $1; do o="$o $(r "$v")"; done; echo "${o# }"; }
+for shape in messages contacts; do
+    for t in a c d; do copy_s[$shape,$t]=$(median ${copy_all[$shape,$t]}); done
+    copy_s[$shape,b]=${copy_all[$shape,b]}
+done
+ps_med=$(median $sel_ps); hmac_med=$(median $sel_hmac); base_med=$(median $sel_base)
+us() { printf '%.2f' "$(echo "($1 - $base_med) * 1000 / $ROWS" | bc -l)"; }
 
 {
 cat <<MD
 # Pseudonyms (bench/pseudonym.sh)
 
 \`bench/pseudonym.sh\`, one run on $(date -u +%Y-%m-%d): $cpu, $ncpu cores, ${mem} GB RAM,
-PostgreSQL $pgv, $sslv; load average before/while running: $load (the machine is
-shared with other sessions: figures vary by ±30 %).  shared_buffers 512MB, fsync and
-synchronous_commit on, no parallel query.
+PostgreSQL $pgv, $sslv; load average at the end: $load (the machine is shared with other
+sessions: single figures vary by ±30 %, hence rounds and medians).  shared_buffers 512MB,
+fsync and synchronous_commit on, no parallel query.  Everything runs as \`bench_app\`, a
+LOGIN role bound to the controller (not superuser: row-level security applies).
 
 (a) governed table, nothing classified; (b) governed table with a PL/pgSQL trigger:
 pgcrypto \`hmac()\` for phone and email, \`pgp_sym_encrypt(..., 's2k-mode=1')\` of the
 phone into a vault table (\`INSERT ... ON CONFLICT DO NOTHING\`); (c) phleet, phone
-classified with \`reveal => true\`, email classified.  Every identifier distinct.
+classified with \`reveal => true\`, email classified; (d) as (c) without \`reveal\` (no vault).
 
-| | (a) governed | (b) hand-rolled | (c) phleet | c / b | c / a |
+\`COPY ... FROM STDIN\` of $ROWS rows into an empty table, after a checkpoint; (a), (c), (d)
+in $COPY_ROUNDS interleaved rounds (median seconds; c / a is the median of the per-round
+ratios), (b) once.  *messages*: $ROWS rows from $((ROWS / PER_LEAD)) leads, phone and email
+repeating in random order; *contacts*: $ROWS rows, every phone and email new.
+
+| COPY $ROWS rows | (a) governed | (b) hand-rolled | (c) phleet | (d) no vault | c / b | c / a | d / a | vault entries |
+|---|---|---|---|---|---|---|---|---|
+MD
+for shape in messages contacts; do
+    echo "| $shape, s | $(r "${copy_s[$shape,a]}") | $(r "${copy_s[$shape,b]}") | $(r "${copy_s[$shape,c]}") | $(r "${copy_s[$shape,d]}") | $(r "${copy_s[$shape,b]} / ${copy_s[$shape,c]}") × faster | $(r "$(ratio_med "${copy_all[$shape,a]}" "${copy_all[$shape,c]}")") | $(r "$(ratio_med "${copy_all[$shape,a]}" "${copy_all[$shape,d]}")") | ${vault_n[$shape]} |"
+done
+cat <<MD
+
+Every round, s: messages a: $(fmt_all "${copy_all[messages,a]}"); c: $(fmt_all "${copy_all[messages,c]}"); d: $(fmt_all "${copy_all[messages,d]}");
+contacts a: $(fmt_all "${copy_all[contacts,a]}"); c: $(fmt_all "${copy_all[contacts,c]}"); d: $(fmt_all "${copy_all[contacts,d]}").
+
+| single-row INSERT, TPS (2 clients, median of $TPS_ROUNDS × ${TPS_SECONDS} s) | (a) | (b) | (c) | c / b | c / a |
 |---|---|---|---|---|---|
-| COPY $ROWS rows, s | $(r "${copy_s[a]}") | $(r "${copy_s[b]}") | $(r "${copy_s[c]}") | $(r "${copy_s[b]} / ${copy_s[c]}") × faster | $(r "${copy_s[a]} / ${copy_s[c]}") |
-| single-row INSERT, TPS (2 clients, median of $TPS_ROUNDS × ${TPS_SECONDS} s) | ${tps[a]} | ${tps[b]} | ${tps[c]} | $(r "${tps[c]} / ${tps[b]}") | $(r "${tps[c]} / ${tps[a]}") |
+| every identifier new | ${tps[a]} | ${tps[b]} | ${tps[c]} | $(r "${tps[c]} / ${tps[b]}") | $(r "${tps[c]} / ${tps[a]}") |
 
 TPS of every round: a:${tps_all[a]}; b:${tps_all[b]}; c:${tps_all[c]}.
 
-(c) wrote $vault_c vault entries during its COPY.  The same COPY into a table whose two
-columns are classified without reveal (no vault) took $(r "${copy_s[d]}") s ($(r "${copy_s[a]} / ${copy_s[d]}") × a).
-
-| $ROWS calls | ms | µs per call (minus a bare scan of $base_ms ms) |
+| $ROWS calls, median of $SELECT_ROUNDS rounds | ms | µs per call (minus a bare scan of $(r "$base_med") ms) |
 |---|---|---|
-| \`phleet.pseudonym(x, 'phone')\` (normalize + 2 HMAC-SHA256) | $ps_ms | $(us "$ps_ms") |
-| pgcrypto \`hmac(x, key, 'sha256')\` | $hmac_ms | $(us "$hmac_ms") |
-| ratio | $(r "$hmac_ms / $ps_ms") × (whole query) | $(r "($hmac_ms - $base_ms) / ($ps_ms - $base_ms)") × (per call) |
+| \`phleet.pseudonym(x, 'phone')\` (normalize, HMAC-SHA256, AES check) | $(r "$ps_med") | $(us "$ps_med") |
+| pgcrypto \`hmac(x, key, 'sha256')\` | $(r "$hmac_med") | $(us "$hmac_med") |
+| ratio, per call | | $(r "$(median $sel_ratio)") × (rounds: $(fmt_all "$sel_ratio")) |
 MD
 } | tee "$out/result.md"

@@ -230,6 +230,18 @@ RESET ROLE;
 SELECT controller, count(*) AS vault_entries FROM phleet.vault
  WHERE controller IN ('cl-a', 'cl-b') GROUP BY controller ORDER BY controller;
 
+-- the trigger stamps the controller of a new row with identifiers (one new
+-- tuple instead of two); phleet_stamp still refuses another controller's row
+SET ROLE regress_classify_app;
+SELECT phleet.enter('cl-a', for_session => true);
+INSERT INTO cl_leads (id, phone) VALUES (50, '+1 555 123 0050') RETURNING controller;
+INSERT INTO cl_leads (id, phone, controller) VALUES (51, '+1 555 123 0051', 'cl-a') RETURNING controller;
+INSERT INTO cl_leads (id, phone, controller) VALUES (52, '+1 555 123 0052', 'cl-b');
+UPDATE cl_leads SET phone = '+1 555 123 0053', controller = 'cl-b' WHERE id = 50;
+SELECT id, controller FROM cl_leads WHERE id IN (50, 51, 52) ORDER BY id;
+SELECT phleet.leave();
+RESET ROLE;
+
 -- a forgotten controller cannot write identifiers any more
 SET ROLE regress_classify_admin;
 SELECT phleet.controller_forget('cl-b');

@@ -48,15 +48,19 @@ SELECT controller, count(*) AS entries FROM phleet.vault WHERE controller LIKE '
  GROUP BY controller ORDER BY controller;
 SELECT phleet.enter('va-a', for_session => true);
 SELECT x AS phone, EXISTS (SELECT FROM phleet.vault v WHERE v.controller = 'va-a'
-                            AND v.pseudonym = phleet.pseudonym(x, 'phone')) AS in_vault
+                            AND v.mac = phleet.pseudonym_mac(phleet.pseudonym(x, 'phone'))) AS in_vault
   FROM (VALUES ('+15550000005'), ('+15550000006'), ('+15550000007'), ('+15550000008')) t(x);
 SELECT phleet.leave();
 -- entries are encrypted: no plain identifier in them
 SELECT count(*) AS plain_entries FROM phleet.vault
  WHERE controller LIKE 'va-%' AND position('\x2b3135353531323330303030'::bytea IN sealed) > 0;
-SELECT count(*) AS not_pseudonyms FROM phleet.vault WHERE NOT phleet.is_pseudonym(pseudonym);
+-- keyed by the MAC each pseudonym encodes
+SELECT count(*) AS entries_without_row FROM phleet.vault v
+ WHERE controller = 'va-a'
+   AND NOT EXISTS (SELECT FROM va_leads l WHERE phleet.pseudonym_mac(l.phone) = v.mac);
+SELECT phleet.pseudonym_mac('not a pseudonym') IS NULL AS not_a_pseudonym;
 SELECT DISTINCT get_byte(sealed, 0) AS version, length(sealed) AS bytes FROM phleet.vault
- WHERE controller = 'va-a' AND pseudonym IN (SELECT phone FROM va_leads WHERE id = 1);
+ WHERE controller = 'va-a' AND mac IN (SELECT phleet.pseudonym_mac(phone) FROM va_leads WHERE id = 1);
 
 -- reveal: members of phleet_reveal, in the owning controller's context
 SET ROLE regress_vault_reader;
@@ -131,8 +135,8 @@ RESET ROLE;
 
 -- a vault entry is bound to its controller and pseudonym
 UPDATE phleet.vault SET sealed = (SELECT sealed FROM phleet.vault WHERE controller = 'va-a'
-                                   AND pseudonym = (SELECT phone FROM va_leads WHERE id = 101))
- WHERE controller = 'va-a' AND pseudonym = (SELECT phone FROM va_leads WHERE id = 102);
+                                   AND mac = (SELECT phleet.pseudonym_mac(phone) FROM va_leads WHERE id = 101))
+ WHERE controller = 'va-a' AND mac = (SELECT phleet.pseudonym_mac(phone) FROM va_leads WHERE id = 102);
 SET ROLE regress_vault_reader;
 SELECT phleet.enter('va-a', for_session => true);
 SELECT phleet.reveal(phone) FROM va_leads WHERE id = 102;
@@ -177,7 +181,7 @@ RESET ROLE;
 SELECT count(*) AS c_entries FROM phleet.vault WHERE controller = 'va-c';
 SELECT count(*) AS c_rows, count(DISTINCT phone) AS c_pseudonyms,
        count(*) FILTER (WHERE NOT EXISTS (SELECT FROM phleet.vault v WHERE v.controller = 'va-c'
-                                           AND v.pseudonym = l.phone)) AS c_not_in_vault
+                                           AND v.mac = phleet.pseudonym_mac(l.phone))) AS c_not_in_vault
   FROM va_leads l WHERE controller = 'va-c';
 SET ROLE regress_vault_reader;
 SELECT phleet.enter('va-c', for_session => true);

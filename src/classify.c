@@ -20,6 +20,10 @@
  *	- for revealable columns, the normalized identifier goes to the vault
  *	  (vault.c), encrypted.
  *
+ * On INSERT it also fills in a NULL controller column with the current
+ * controller, as phleet_stamp would a moment later: one new tuple per row
+ * instead of two (phleet_stamp then finds the row stamped and checks it).
+ *
  * A refusal raises, so nothing of the statement is written.  The trigger's
  * arguments live in the relation cache (PostgreSQL invalidates them when
  * phleet.classify() re-creates the trigger); the column numbers and kinds
@@ -39,6 +43,7 @@
 #include "miscadmin.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "parser/parse_func.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/array.h"
@@ -61,6 +66,7 @@ typedef struct ClassifyCache
 {
 	Oid			relid;
 	Oid			tgoid;
+	int			stamp_attnum;	/* controller column of phleet_stamp, or 0 */
 	int			ncols;
 	ClassifiedColumn cols[FLEXIBLE_ARRAY_MEMBER];
 } ClassifyCache;
@@ -97,6 +103,25 @@ classify_cache(FunctionCallInfo fcinfo, TriggerData *td)
 								   sizeof(ClassifiedColumn) * (trigger->tgnargs / 3));
 	cache->relid = RelationGetRelid(rel);
 	cache->tgoid = trigger->tgoid;
+	if (rel->trigdesc != NULL)
+	{
+		Oid			stamp_oid = LookupFuncName(list_make2(makeString(PHLEET_SCHEMA),
+														  makeString(PHLEET_STAMP_FUNCTION)),
+											   0, NULL, true);
+
+		for (i = 0; i < rel->trigdesc->numtriggers; i++)
+		{
+			Trigger    *tg = &rel->trigdesc->triggers[i];
+			int			attnum;
+
+			if (tg->tgfoid != stamp_oid || tg->tgnargs != 1)
+				continue;
+			attnum = SPI_fnumber(desc, tg->tgargs[0]);
+			if (attnum > 0 && TupleDescAttr(desc, attnum - 1)->atttypid == TEXTOID)
+				cache->stamp_attnum = attnum;
+			break;
+		}
+	}
 	for (i = 0; i < trigger->tgnargs; i += 3)
 	{
 		ClassifiedColumn *c = &cache->cols[cache->ncols];
@@ -148,6 +173,9 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 	int		   *replcols;
 	Datum	   *replvals;
 	bool	   *replnulls;
+	int			replcols_s[8];
+	Datum		replvals_s[8];
+	bool		replnulls_s[8];
 
 	phleet_check_row_trigger(fcinfo, "pseudonymize_columns");
 
@@ -165,9 +193,20 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 				 errhint("Enter a context first with phleet.enter() or phleet.enter_token().")));
 	k = NULL;
 
-	replcols = palloc(sizeof(int) * cache->ncols);
-	replvals = palloc(sizeof(Datum) * cache->ncols);
-	replnulls = palloc0(sizeof(bool) * cache->ncols);
+	/* one more for the controller column */
+	if (cache->ncols < lengthof(replcols_s))
+	{
+		replcols = replcols_s;
+		replvals = replvals_s;
+		replnulls = replnulls_s;
+	}
+	else
+	{
+		replcols = palloc(sizeof(int) * (cache->ncols + 1));
+		replvals = palloc(sizeof(Datum) * (cache->ncols + 1));
+		replnulls = palloc(sizeof(bool) * (cache->ncols + 1));
+	}
+	memset(replnulls, 0, sizeof(bool) * (cache->ncols + 1));
 	for (i = 0; i < cache->ncols; i++)
 	{
 		ClassifiedColumn *c = &cache->cols[i];
@@ -178,6 +217,7 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 		size_t		len;
 		PhleetKind	pk;
 		uint8		bytes[PHLEET_PSEUDONYM_BYTES];
+		uint8		mac[PHLEET_PSEUDONYM_MAC_LEN];
 		char		norm[PHLEET_NORMALIZED_MAXLEN + 1];
 		char		out[PHLEET_PSEUDONYM_LEN + 1];
 		const char *why = NULL;
@@ -217,9 +257,9 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 							RelationGetRelationName(rel)),
 					 errdetail_internal("%s", why ? why : "The value was refused.")));
 		}
-		phleet_pseudonym_compute(k, c->kind, norm, strlen(norm), out);
+		phleet_pseudonym_compute(k, c->kind, norm, strlen(norm), out, mac);
 		if (c->reveal)
-			phleet_vault_stage(k, ctx, out, norm, strlen(norm));
+			phleet_vault_stage(k, ctx, out, mac, norm, strlen(norm));
 		explicit_bzero(norm, sizeof(norm));
 		if ((Pointer) t != DatumGetPointer(d))
 			explicit_bzero(VARDATA_ANY(t), len);	/* detoasted copy */
@@ -228,6 +268,18 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 		nrepl++;
 	}
 
+	if (nrepl > 0 && cache->stamp_attnum > 0 && TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		bool		isnull;
+
+		(void) heap_getattr(tuple, cache->stamp_attnum, desc, &isnull);
+		if (isnull)
+		{
+			replcols[nrepl] = cache->stamp_attnum;
+			replvals[nrepl] = CStringGetTextDatum(ctx);
+			nrepl++;
+		}
+	}
 	if (nrepl > 0)
 		tuple = heap_modify_tuple_by_cols(tuple, desc, nrepl, replcols, replvals, replnulls);
 	return PointerGetDatum(tuple);

@@ -727,7 +727,14 @@ key_cache_reset(void)
 
 		hash_seq_init(&status, key_cache);
 		while ((entry = (PhleetKey *) hash_seq_search(&status)) != NULL)
+		{
+			int			i;
+
+			for (i = 0; i < PHLEET_KINDS; i++)
+				if (entry->check[i] != NULL)
+					EVP_CIPHER_CTX_free(entry->check[i]);	/* cleanses the key schedule */
 			explicit_bzero(entry, sizeof(*entry));
+		}
 		hash_destroy(key_cache);
 		key_cache = NULL;
 	}

@@ -16,6 +16,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #endif
 #include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include "normalize.h"
 #include "token_format.h"
@@ -44,9 +45,9 @@ typedef struct PhleetKey
 	char		handle[PHLEET_HANDLE_MAXLEN + 1];	/* hash key */
 	bool		forgotten;		/* crypto-shredded: key is all zeros */
 	uint8		key[PHLEET_KEY_LEN];
-	uint32		ready;			/* bit k: pseudonym[k] and tag[k] are set */
+	uint32		ready;			/* bit k: pseudonym[k] and check[k] are set */
 	PhleetHmac	pseudonym[PHLEET_KINDS];
-	PhleetHmac	tag[PHLEET_KINDS];
+	EVP_CIPHER_CTX *check[PHLEET_KINDS];	/* AES-256-ECB, freed with the entry */
 	bool		vault_ready;
 	uint8		vault_key[PHLEET_KEY_LEN];
 } PhleetKey;

@@ -6,20 +6,23 @@
  * A pseudonym of an identifier, for controller C and kind K, is made of
  *
  *	mac   = HMAC-SHA256(Kp, normalize(value, K))[0..16)
- *	check = HMAC-SHA256(Kc, mac)[0..4)
+ *	check = AES-256(Kc, mac)[0..4)
  *
  * where Kp = HMAC-SHA256(key(C), "phleet-pseudonym-v1/" || K) and
- * Kc = HMAC-SHA256(key(C), "phleet-pseudonym-check-v1/" || K), written as
+ * Kc = HMAC-SHA256(key(C), "phleet-pseudonym-check-v2/" || K), written as
  * text by pseudonym_format.c.  So pseudonyms are deterministic within one
  * controller and kind, unlinkable across them (independent keys), keep 128
  * bits of the MAC, and the check lets phleet recognize its own pseudonyms
  * (which pass through unchanged) and refuse those of other controllers or
- * kinds, without any lookup.
+ * kinds, without any lookup.  The MAC is one AES block, so the check is a
+ * keyed pseudorandom function of it (AES as a PRF, 32 of its 128 bits kept)
+ * for half the cost of another HMAC block.
  *
  * Invariants kept here:
  *
- * - Both HMACs run on SHA-256 states with the key blocks already absorbed,
- *   cached with the controller key in keys.c's per-backend cache.
+ * - The HMAC runs on SHA-256 states with the key blocks already absorbed,
+ *   the check on an expanded AES key, both cached with the controller key
+ *   in keys.c's per-backend cache (which frees them with it).
  * - Outside a controller context phleet.pseudonym() raises; it reads the
  *   context from the setting parallel workers inherit, and each worker reads
  *   and unwraps the key itself, so workers compute the leader's result.
@@ -34,13 +37,15 @@
 
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/uuid.h"
 
 PG_FUNCTION_INFO_V1(phleet_pseudonym);
 PG_FUNCTION_INFO_V1(phleet_is_pseudonym);
 PG_FUNCTION_INFO_V1(phleet_identifier_valid);
+PG_FUNCTION_INFO_V1(phleet_pseudonym_mac);
 
 #define PSEUDONYM_LABEL		"phleet-pseudonym-v1/"
-#define CHECK_LABEL			"phleet-pseudonym-check-v1/"
+#define CHECK_LABEL			"phleet-pseudonym-check-v2/"
 
 /* Kind of the last call at one call site of phleet.pseudonym(). */
 typedef struct KindCache
@@ -70,14 +75,33 @@ pseudonym_kind_ready(PhleetKey *k, PhleetKind kind)
 	phleet_hmac_init(&k->pseudonym[kind], sub, PHLEET_KEY_LEN);
 	snprintf(label, sizeof(label), CHECK_LABEL "%s", phleet_kind_name(kind));
 	phleet_hmac_derive(k->key, label, sub);
-	phleet_hmac_init(&k->tag[kind], sub, PHLEET_KEY_LEN);
+	if (k->check[kind] == NULL)
+		k->check[kind] = EVP_CIPHER_CTX_new();
+	if (k->check[kind] == NULL ||
+		EVP_EncryptInit_ex(k->check[kind], EVP_aes_256_ecb(), NULL, sub, NULL) != 1 ||
+		EVP_CIPHER_CTX_set_padding(k->check[kind], 0) != 1)
+	{
+		explicit_bzero(sub, sizeof(sub));
+		elog(ERROR, "could not set up AES-256 for pseudonym checks");
+	}
 	explicit_bzero(sub, sizeof(sub));
 	k->ready |= 1u << kind;
 }
 
+/* check (one AES block, 16 bytes) of a pseudonym's MAC; the kind must be ready */
+static inline void
+pseudonym_check(PhleetKey *k, PhleetKind kind, const uint8 *mac, uint8 *check)
+{
+	int			len;
+
+	if (EVP_EncryptUpdate(k->check[kind], check, &len, mac, PHLEET_PSEUDONYM_MAC_LEN) != 1 ||
+		len != PHLEET_PSEUDONYM_MAC_LEN)
+		elog(ERROR, "could not compute a pseudonym check with AES-256");
+}
+
 void
 phleet_pseudonym_compute(PhleetKey *k, PhleetKind kind, const char *norm, size_t len,
-						 char *out)
+						 char *out, uint8 *mac_out)
 {
 	uint8		mac[SHA256_DIGEST_LENGTH];
 	uint8		check[SHA256_DIGEST_LENGTH];
@@ -85,10 +109,12 @@ phleet_pseudonym_compute(PhleetKey *k, PhleetKind kind, const char *norm, size_t
 
 	pseudonym_kind_ready(k, kind);
 	phleet_hmac(&k->pseudonym[kind], (const uint8 *) norm, len, mac);
-	phleet_hmac(&k->tag[kind], mac, PHLEET_PSEUDONYM_MAC_LEN, check);
+	pseudonym_check(k, kind, mac, check);
 	memcpy(bytes, mac, PHLEET_PSEUDONYM_MAC_LEN);
 	memcpy(bytes + PHLEET_PSEUDONYM_MAC_LEN, check, PHLEET_PSEUDONYM_CHECK_LEN);
 	phleet_pseudonym_format(kind, bytes, out);
+	if (mac_out)
+		memcpy(mac_out, mac, PHLEET_PSEUDONYM_MAC_LEN);
 }
 
 bool
@@ -101,7 +127,7 @@ phleet_pseudonym_is_ours(PhleetKey *k, PhleetKind kind, const char *s, size_t le
 	if (!phleet_pseudonym_parse(s, len, &pk, bytes) || pk != kind)
 		return false;
 	pseudonym_kind_ready(k, kind);
-	phleet_hmac(&k->tag[kind], bytes, PHLEET_PSEUDONYM_MAC_LEN, check);
+	pseudonym_check(k, kind, bytes, check);
 	return CRYPTO_memcmp(check, bytes + PHLEET_PSEUDONYM_MAC_LEN, PHLEET_PSEUDONYM_CHECK_LEN) == 0;
 }
 
@@ -198,7 +224,7 @@ phleet_pseudonym(PG_FUNCTION_ARGS)
 		PG_RETURN_TEXT_P(value);
 	}
 	phleet_normalize_checked(kind, s, len, norm);
-	phleet_pseudonym_compute(k, kind, norm, strlen(norm), out);
+	phleet_pseudonym_compute(k, kind, norm, strlen(norm), out, NULL);
 	explicit_bzero(norm, sizeof(norm));
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, PHLEET_PSEUDONYM_LEN));
 }
@@ -241,4 +267,26 @@ phleet_identifier_valid(PG_FUNCTION_ARGS)
 								phleet_default_country(), norm, sizeof(norm), &why);
 	explicit_bzero(norm, sizeof(norm));
 	PG_RETURN_BOOL(ok);
+}
+
+/*
+ * phleet.pseudonym_mac(pseudonym text) RETURNS uuid
+ *
+ * The MAC a pseudonym encodes (the vault's key), or NULL for a value that is
+ * not a pseudonym.  Needs no key: it only decodes.
+ */
+Datum
+phleet_pseudonym_mac(PG_FUNCTION_ARGS)
+{
+	text	   *value = PG_GETARG_TEXT_PP(0);
+	PhleetKind	kind;
+	uint8		bytes[PHLEET_PSEUDONYM_BYTES];
+	pg_uuid_t  *mac;
+
+	if (!phleet_pseudonym_parse(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), &kind, bytes))
+		PG_RETURN_NULL();
+	mac = palloc(sizeof(pg_uuid_t));
+	StaticAssertStmt(UUID_LEN == PHLEET_PSEUDONYM_MAC_LEN, "a MAC must fit a uuid");
+	memcpy(mac->data, bytes, UUID_LEN);
+	PG_RETURN_UUID_P(mac);
 }

@@ -12,9 +12,13 @@
 #include "keys.h"
 #include "pseudonym_format.h"
 
-/* Pseudonym of an already normalized identifier; out gets 38 bytes. */
+/*
+ * Pseudonym of an already normalized identifier; out gets 38 bytes, mac_out
+ * (unless NULL) the PHLEET_PSEUDONYM_MAC_LEN bytes of its MAC.
+ */
 extern void phleet_pseudonym_compute(PhleetKey *k, PhleetKind kind,
-									 const char *norm, size_t len, char *out);
+									 const char *norm, size_t len, char *out,
+									 uint8 *mac_out);
 
 /* True when s[0..len) is a pseudonym this key made for this kind. */
 extern bool phleet_pseudonym_is_ours(PhleetKey *k, PhleetKind kind,

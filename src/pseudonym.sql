@@ -23,3 +23,10 @@ AS 'MODULE_PATHNAME', 'phleet_identifier_valid'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION phleet._identifier_valid(text, text) IS
     'Internal: true when the value is a valid identifier of the kind (and not a pseudonym)';
+
+CREATE FUNCTION phleet.pseudonym_mac(pseudonym text)
+RETURNS uuid
+AS 'MODULE_PATHNAME', 'phleet_pseudonym_mac'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION phleet.pseudonym_mac(text) IS
+    'The 128-bit MAC a pseudonym encodes, as a uuid: the key of its entry in phleet.vault (column mac); NULL when the value is not a pseudonym';

@@ -64,6 +64,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 PG_FUNCTION_INFO_V1(phleet_reveal);
 PG_FUNCTION_INFO_V1(phleet_forget);
@@ -74,16 +75,65 @@ PGDLLEXPORT void phleet_audit_worker_main(Datum main_arg);
 #define VAULT_AAD_PREFIX	"phleet-vault-v1:"
 #define VAULT_KEY_LABEL		"phleet-vault-v1"
 #define VAULT_VERSION		1
-#define VAULT_BATCH			1000
-#define STAGED_KEYLEN		(PHLEET_HANDLE_MAXLEN + 1 + PHLEET_PSEUDONYM_LEN + 1)
+#define VAULT_BATCH			65536
+#define AAD_MAXLEN			(sizeof(VAULT_AAD_PREFIX) + PHLEET_HANDLE_MAXLEN + 1 + PHLEET_PSEUDONYM_LEN + 1)
 #define STAGED_MAX			65536	/* dedup memory per transaction, about 10 MB */
+#define NONCE_POOL			256		/* nonces drawn per pg_strong_random() call */
+
+/*
+ * The vault's key: the pseudonym's 128-bit MAC (a uuid in the table) and
+ * the controller.  Zero-padded, so that it can be hashed and compared as
+ * bytes.
+ */
+typedef struct VaultKey
+{
+	uint8		mac[PHLEET_PSEUDONYM_MAC_LEN];
+	char		controller[PHLEET_HANDLE_MAXLEN + 1];
+} VaultKey;
+
+/*
+ * Key of the deduplication set: the MAC and the controller's position in
+ * staged_controllers, 20 bytes to hash and compare instead of 80.
+ */
+typedef struct StagedKey
+{
+	uint8		mac[PHLEET_PSEUDONYM_MAC_LEN];
+	uint32		controller;
+} StagedKey;
+
+/* An entry of the deduplication set (simplehash: open addressing, inline) */
+typedef struct StagedEntry
+{
+	StagedKey	key;
+	char		status;
+} StagedEntry;
+
+/* a MAC is uniformly random: its first bytes are a hash already */
+static inline uint32
+stset_key_hash(const StagedKey *key)
+{
+	uint32		h;
+
+	memcpy(&h, key->mac, sizeof(h));
+	return h ^ key->controller;
+}
+
+#define SH_PREFIX		stset
+#define SH_ELEMENT_TYPE	StagedEntry
+#define SH_KEY_TYPE		StagedKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k)	stset_key_hash(&(k))
+#define SH_EQUAL(tb, a, b)	(memcmp(&(a), &(b), sizeof(StagedKey)) == 0)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 /* One queued vault entry. */
 typedef struct VaultEntry
 {
+	VaultKey	key;
 	int			level;			/* transaction nest level that queued it */
-	char		controller[PHLEET_HANDLE_MAXLEN + 1];
-	char		pseudonym[PHLEET_PSEUDONYM_LEN + 1];
 	bytea	   *sealed;
 } VaultEntry;
 
@@ -107,7 +157,9 @@ static MemoryContext vault_cxt = NULL;
 static VaultEntry *pending = NULL;
 static int	npending = 0;
 static int	maxpending = 0;
-static HTAB *staged = NULL;		/* "controller/pseudonym" queued or written */
+static stset_hash *staged = NULL;	/* StagedKeys queued or written */
+static char **staged_controllers = NULL;	/* handles numbered for StagedKey */
+static int	nstaged_controllers = 0;
 static bool flushing = false;
 static SPIPlanPtr flush_plan = NULL;
 
@@ -164,39 +216,105 @@ vault_aad(const char *controller, const char *pseudonym, uint8 *aad)
 	return (size_t) sprintf((char *) aad, VAULT_AAD_PREFIX "%s:%s", controller, pseudonym);
 }
 
+/*
+ * A fresh random nonce.  pg_strong_random() costs about a microsecond per
+ * call whatever the length, so nonces are drawn from a pool filled
+ * NONCE_POOL at a time: the same random bytes, one call per NONCE_POOL
+ * entries.  Each byte of the pool is used once; backends never fork, so no
+ * two processes share a pool.
+ */
+static void
+vault_nonce(uint8 *out)
+{
+	static uint8 pool[NONCE_POOL * PHLEET_AEAD_NONCE_LEN];
+	static int	used = NONCE_POOL;
+
+	if (used == NONCE_POOL)
+	{
+		if (!pg_strong_random(pool, sizeof(pool)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not generate random bytes")));
+		used = 0;
+	}
+	memcpy(out, pool + used * PHLEET_AEAD_NONCE_LEN, PHLEET_AEAD_NONCE_LEN);
+	explicit_bzero(pool + used * PHLEET_AEAD_NONCE_LEN, PHLEET_AEAD_NONCE_LEN);
+	used++;
+}
+
+/* Drop the deduplication set. */
+static void
+staged_reset(void)
+{
+	if (staged != NULL)
+		stset_destroy(staged);
+	staged = NULL;
+	staged_controllers = NULL;	/* allocated in vault_cxt, with staged */
+	nstaged_controllers = 0;
+}
+
+/* Deduplication key of (controller, mac); the set must exist. */
+static void
+staged_key_make(StagedKey *key, const char *controller, const uint8 *mac)
+{
+	int			i;
+
+	for (i = 0; i < nstaged_controllers; i++)
+		if (strcmp(staged_controllers[i], controller) == 0)
+			break;
+	if (i == nstaged_controllers)
+	{
+		staged_controllers = staged_controllers ?
+			repalloc(staged_controllers, (i + 1) * sizeof(char *)) :
+			MemoryContextAlloc(vault_cxt, sizeof(char *));
+		staged_controllers[i] = MemoryContextStrdup(vault_cxt, controller);
+		nstaged_controllers++;
+	}
+	memcpy(key->mac, mac, PHLEET_PSEUDONYM_MAC_LEN);
+	key->controller = (uint32) i;
+}
+
+/* Fill in the vault key of a pseudonym of controller; false if malformed. */
+static bool
+vault_key_make(VaultKey *key, const char *controller, const char *pseudonym)
+{
+	uint8		bytes[PHLEET_PSEUDONYM_BYTES];
+	PhleetKind	kind;
+
+	memset(key, 0, sizeof(*key));
+	if (!phleet_pseudonym_parse(pseudonym, strlen(pseudonym), &kind, bytes))
+		return false;
+	memcpy(key->mac, bytes, PHLEET_PSEUDONYM_MAC_LEN);
+	strlcpy(key->controller, controller, sizeof(key->controller));
+	return true;
+}
+
 void
 phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
-				   const char *norm, size_t len)
+				   const uint8 *mac, const char *norm, size_t len)
 {
-	char		key[STAGED_KEYLEN];
+	VaultKey	key;
+	StagedKey	skey;
 	bool		found;
-	uint8		aad[sizeof(VAULT_AAD_PREFIX) + STAGED_KEYLEN];
+	uint8		aad[AAD_MAXLEN];
 	size_t		aadlen;
 	bytea	   *sealed;
 	uint8	   *p;
 	VaultEntry *e;
 
+	memset(&key, 0, sizeof(key));
+	memcpy(key.mac, mac, PHLEET_PSEUDONYM_MAC_LEN);
+	strlcpy(key.controller, controller, sizeof(key.controller));
 	if (vault_cxt == NULL)
 		vault_cxt = AllocSetContextCreate(TopMemoryContext, "phleet vault queue",
 										  ALLOCSET_DEFAULT_SIZES);
-	if (staged != NULL && hash_get_num_entries(staged) >= STAGED_MAX)
-	{
-		/* deduplication is an optimization: ON CONFLICT keeps the vault right */
-		hash_destroy(staged);
-		staged = NULL;
-	}
+	/* deduplication is an optimization: the unique key keeps the vault right */
+	if (staged != NULL && staged->members >= STAGED_MAX)
+		staged_reset();
 	if (staged == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = STAGED_KEYLEN;
-		ctl.entrysize = STAGED_KEYLEN;
-		ctl.hcxt = vault_cxt;
-		staged = hash_create("phleet vault staged", 1024, &ctl,
-							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	}
-	snprintf(key, sizeof(key), "%s/%s", controller, pseudonym);
-	(void) hash_search(staged, key, HASH_ENTER, &found);
+		staged = stset_create(vault_cxt, 1024, NULL);
+	staged_key_make(&skey, controller, mac);
+	(void) stset_insert(staged, skey, &found);
 	if (found)
 		return;
 
@@ -206,10 +324,7 @@ phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
 	SET_VARSIZE(sealed, VARHDRSZ + 1 + PHLEET_AEAD_NONCE_LEN + len + PHLEET_AEAD_TAG_LEN);
 	p = (uint8 *) VARDATA(sealed);
 	p[0] = VAULT_VERSION;
-	if (!pg_strong_random(p + 1, PHLEET_AEAD_NONCE_LEN))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate random bytes")));
+	vault_nonce(p + 1);
 	aadlen = vault_aad(controller, pseudonym, aad);
 	if (!phleet_aead_seal(k->vault_key, p + 1, aad, aadlen, (const uint8 *) norm, len,
 						  p + 1 + PHLEET_AEAD_NONCE_LEN,
@@ -226,9 +341,8 @@ phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
 		maxpending = newmax;
 	}
 	e = &pending[npending++];
+	e->key = key;
 	e->level = GetCurrentTransactionNestLevel();
-	strlcpy(e->controller, controller, sizeof(e->controller));
-	strlcpy(e->pseudonym, pseudonym, sizeof(e->pseudonym));
 	e->sealed = sealed;
 
 	if (npending >= VAULT_BATCH)
@@ -241,23 +355,25 @@ vault_entry_cmp(const void *a, const void *b)
 {
 	const VaultEntry *ea = *(VaultEntry *const *) a;
 	const VaultEntry *eb = *(VaultEntry *const *) b;
-	int			r = strcmp(ea->controller, eb->controller);
+	int			r = memcmp(ea->key.mac, eb->key.mac, PHLEET_PSEUDONYM_MAC_LEN);
 
-	return r != 0 ? r : strcmp(ea->pseudonym, eb->pseudonym);
+	return r != 0 ? r : strcmp(ea->key.controller, eb->key.controller);
 }
 
 /*
  * Insert entries[0..n) straight into phleet.vault with the protocol of
- * INSERT ... ON CONFLICT DO NOTHING minus its pre-check: each row is
- * inserted speculatively and its index entries with UNIQUE_CHECK_PARTIAL;
- * a row that meets an existing (or in-progress) one is super-deleted at
- * once, as ON CONFLICT does when it loses a race, and left for the SQL path
- * (which waits for in-progress writers).  One index descent per new entry
- * instead of two.  Returns how many entries it left in retry[]; with
- * *used = false it wrote nothing (table not as expected: all go to SQL).
+ * INSERT ... ON CONFLICT DO NOTHING (ExecInsert's), in C: each row is
+ * inserted speculatively, its index entries with UNIQUE_CHECK_PARTIAL; a row
+ * that meets an existing or in-progress one is super-deleted at once, then
+ * the conflict is checked the way ON CONFLICT checks it (waiting for an
+ * in-progress writer): the entry is there, or the insert is tried again.
+ * New entries cost one index descent, not two; once a batch has met many
+ * existing entries (identifiers seen in earlier transactions), the rest are
+ * checked first.  Returns false, having written nothing, when the table is
+ * not the one this file creates (the SQL path then does the work).
  */
-static int
-vault_write_direct(VaultEntry **entries, int n, VaultEntry **retry, bool *used)
+static bool
+vault_write_direct(VaultEntry **entries, int n)
 {
 	Relation	rel;
 	TupleDesc	desc;
@@ -267,29 +383,28 @@ vault_write_direct(VaultEntry **entries, int n, VaultEntry **retry, bool *used)
 	TransactionId xid;
 	CommandId	cid;
 	Datum		now;
-	MemoryContext old;
-	int			nretry = 0;
+	int			nconflict = 0;
+	bool		precheck = false;
 	int			i;
 
-	*used = false;
-	/* a read-only transaction gets the SQL path's error, as before */
+	/* a read-only transaction gets the SQL path's error */
 	if (XactReadOnly)
-		return 0;
+		return false;
 	rel = table_open(phleet_relid("vault", false), RowExclusiveLock);
 	desc = RelationGetDescr(rel);
 	/* only the table this file creates: no triggers, no row security, no index expressions */
 	if (rel->trigdesc != NULL || rel->rd_rel->relrowsecurity || desc->natts != 4 ||
-		TupleDescAttr(desc, 0)->atttypid != TEXTOID ||
+		TupleDescAttr(desc, 0)->atttypid != UUIDOID ||
 		TupleDescAttr(desc, 1)->atttypid != TEXTOID ||
 		TupleDescAttr(desc, 2)->atttypid != BYTEAOID ||
 		TupleDescAttr(desc, 3)->atttypid != TIMESTAMPTZOID ||
-		strcmp(NameStr(TupleDescAttr(desc, 0)->attname), "controller") != 0 ||
-		strcmp(NameStr(TupleDescAttr(desc, 1)->attname), "pseudonym") != 0 ||
+		strcmp(NameStr(TupleDescAttr(desc, 0)->attname), "mac") != 0 ||
+		strcmp(NameStr(TupleDescAttr(desc, 1)->attname), "controller") != 0 ||
 		strcmp(NameStr(TupleDescAttr(desc, 2)->attname), "sealed") != 0 ||
 		strcmp(NameStr(TupleDescAttr(desc, 3)->attname), "created_at") != 0)
 	{
 		table_close(rel, RowExclusiveLock);
-		return 0;
+		return false;
 	}
 
 	estate = CreateExecutorState();
@@ -305,10 +420,9 @@ vault_write_direct(VaultEntry **entries, int n, VaultEntry **retry, bool *used)
 			ExecCloseIndices(rri);
 			FreeExecutorState(estate);
 			table_close(rel, RowExclusiveLock);
-			return 0;
+			return false;
 		}
 	}
-	*used = true;
 
 	slot = table_slot_create(rel, NULL);
 	xid = GetCurrentTransactionId();
@@ -317,48 +431,57 @@ vault_write_direct(VaultEntry **entries, int n, VaultEntry **retry, bool *used)
 	for (i = 0; i < n; i++)
 	{
 		VaultEntry *e = entries[i];
-		uint32		token;
-		bool		conflict = false;
-		List	   *recheck;
+		ItemPointerData conflictTid;
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		/* met many existing entries (identifiers seen in earlier transactions): SQL probes first */
-		if (nretry > 64 && nretry * 4 > i)
-		{
-			retry[nretry++] = e;
-			continue;
-		}
 		ExecClearTuple(slot);
 		ResetPerTupleExprContext(estate);
 		old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
-		slot->tts_values[0] = PointerGetDatum(cstring_to_text(e->controller));
-		slot->tts_values[1] = PointerGetDatum(cstring_to_text(e->pseudonym));
+		slot->tts_values[0] = PointerGetDatum(e->key.mac);	/* a pg_uuid_t */
+		slot->tts_values[1] = PointerGetDatum(cstring_to_text(e->key.controller));
 		MemoryContextSwitchTo(old);
 		slot->tts_values[2] = PointerGetDatum(e->sealed);
 		slot->tts_values[3] = now;
 		memset(slot->tts_isnull, 0, 4 * sizeof(bool));
 		ExecStoreVirtualTuple(slot);
 
-		token = SpeculativeInsertionLockAcquire(xid);
-		table_tuple_insert_speculative(rel, slot, cid, 0, NULL, token);
-		recheck = ExecInsertIndexTuples(rri, slot, estate, false, true, &conflict, NIL);
-		table_tuple_complete_speculative(rel, slot, token, !conflict);
-		SpeculativeInsertionLockRelease(xid);
-		list_free(recheck);
-		if (conflict)
-			retry[nretry++] = e;
+		if (precheck && !ExecCheckIndexConstraints(rri, slot, estate, &conflictTid, NIL))
+			continue;			/* already in the vault */
+		for (;;)
+		{
+			uint32		token;
+			bool		conflict = false;
+			List	   *recheck;
+
+			token = SpeculativeInsertionLockAcquire(xid);
+			table_tuple_insert_speculative(rel, slot, cid, 0, NULL, token);
+			recheck = ExecInsertIndexTuples(rri, slot, estate, false, true, &conflict, NIL);
+			table_tuple_complete_speculative(rel, slot, token, !conflict);
+			SpeculativeInsertionLockRelease(xid);
+			list_free(recheck);
+			if (!conflict)
+				break;
+			nconflict++;
+			/* waits for an in-progress writer of the same entry, as ON CONFLICT does */
+			if (!ExecCheckIndexConstraints(rri, slot, estate, &conflictTid, NIL))
+				break;			/* it is there */
+		}
+		if (!precheck && nconflict > 64 && nconflict * 4 > i)
+			precheck = true;
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	ExecCloseIndices(rri);
 	FreeExecutorState(estate);
 	table_close(rel, RowExclusiveLock);
-	return nretry;
+	return true;
 }
 
 /*
- * Write the queued entries of the current subtransaction (all with all):
- * new ones directly (vault_write_direct), the rest in one INSERT ... ON
- * CONFLICT DO NOTHING, as the owner of phleet's tables.
+ * Write the queued entries of the current subtransaction (all with all),
+ * sorted in index order: directly (vault_write_direct), or, when the vault
+ * table is not as expected, in one INSERT ... ON CONFLICT DO NOTHING as the
+ * owner of phleet's tables.
  */
 static void
 vault_flush(bool all)
@@ -368,9 +491,6 @@ vault_flush(bool all)
 	int			i;
 	int			kept;
 	VaultEntry **todo;
-	VaultEntry **retry;
-	int			nretry;
-	bool		direct;
 	Datum		values[3];
 	Oid			save_userid;
 	int			save_sec;
@@ -384,7 +504,6 @@ vault_flush(bool all)
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(tmp);
 	todo = palloc(npending * sizeof(VaultEntry *));
-	retry = palloc(npending * sizeof(VaultEntry *));
 	for (i = 0; i < npending; i++)
 	{
 		if (!all && pending[i].level < level)
@@ -397,44 +516,38 @@ vault_flush(bool all)
 		MemoryContextDelete(tmp);
 		return;
 	}
-	/* in index order: neighbouring entries share the upper btree pages */
+	/* in index order: neighbouring entries share btree pages */
 	qsort(todo, n, sizeof(VaultEntry *), vault_entry_cmp);
 
 	flushing = true;
 	PG_TRY();
 	{
-		nretry = vault_write_direct(todo, n, retry, &direct);
-		if (!direct)
+		if (!vault_write_direct(todo, n))
 		{
-			memcpy(retry, todo, n * sizeof(VaultEntry *));
-			nretry = n;
-		}
-		if (nretry > 0)
-		{
-			Datum	   *ctl = palloc(nretry * sizeof(Datum));
-			Datum	   *ps = palloc(nretry * sizeof(Datum));
-			Datum	   *ct = palloc(nretry * sizeof(Datum));
+			Datum	   *mac = palloc(n * sizeof(Datum));
+			Datum	   *ctl = palloc(n * sizeof(Datum));
+			Datum	   *ct = palloc(n * sizeof(Datum));
 
-			for (i = 0; i < nretry; i++)
+			for (i = 0; i < n; i++)
 			{
-				ctl[i] = CStringGetTextDatum(retry[i]->controller);
-				ps[i] = CStringGetTextDatum(retry[i]->pseudonym);
-				ct[i] = PointerGetDatum(retry[i]->sealed);
+				mac[i] = PointerGetDatum(todo[i]->key.mac);
+				ctl[i] = CStringGetTextDatum(todo[i]->key.controller);
+				ct[i] = PointerGetDatum(todo[i]->sealed);
 			}
-			values[0] = PointerGetDatum(construct_array(ctl, nretry, TEXTOID, -1, false, TYPALIGN_INT));
-			values[1] = PointerGetDatum(construct_array(ps, nretry, TEXTOID, -1, false, TYPALIGN_INT));
-			values[2] = PointerGetDatum(construct_array(ct, nretry, BYTEAOID, -1, false, TYPALIGN_INT));
+			values[0] = PointerGetDatum(construct_array(mac, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+			values[1] = PointerGetDatum(construct_array(ctl, n, TEXTOID, -1, false, TYPALIGN_INT));
+			values[2] = PointerGetDatum(construct_array(ct, n, BYTEAOID, -1, false, TYPALIGN_INT));
 			MemoryContextSwitchTo(old);
 
 			phleet_spi_as_owner_begin(&save_userid, &save_sec);
 			if (flush_plan == NULL)
 			{
-				Oid			argtypes[3] = {TEXTARRAYOID, TEXTARRAYOID, BYTEAARRAYOID};
+				Oid			argtypes[3] = {UUIDARRAYOID, TEXTARRAYOID, BYTEAARRAYOID};
 				SPIPlanPtr	plan;
 
-				plan = SPI_prepare("INSERT INTO phleet.vault (controller, pseudonym, sealed) "
+				plan = SPI_prepare("INSERT INTO phleet.vault (mac, controller, sealed) "
 								   "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
-								   "ON CONFLICT (controller, pseudonym) DO NOTHING",
+								   "ON CONFLICT (mac, controller) DO NOTHING",
 								   3, argtypes);
 				if (plan == NULL || SPI_keepplan(plan) != 0)
 					elog(ERROR, "could not prepare the vault insert: %s",
@@ -476,6 +589,8 @@ vault_forget_pending(void)
 	npending = 0;
 	maxpending = 0;
 	staged = NULL;
+	staged_controllers = NULL;
+	nstaged_controllers = 0;
 	flushing = false;
 }
 
@@ -573,11 +688,7 @@ vault_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		}
 		npending = kept;
 		/* what the subtransaction wrote is gone too: stop deduplicating */
-		if (staged != NULL)
-		{
-			hash_destroy(staged);
-			staged = NULL;
-		}
+		staged_reset();
 	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 	{
@@ -734,11 +845,12 @@ reveal_lookup(const char *controller, const char *pseudonym, const char **outcom
 	PhleetKey  *k;
 	PhleetKind	kind;
 	uint8		bytes[PHLEET_PSEUDONYM_BYTES];
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Oid			argtypes[2] = {UUIDOID, TEXTOID};
 	Datum		values[2];
 	Oid			save_userid;
 	int			save_sec;
 	bytea	   *sealed = NULL;
+	VaultKey	key;
 	char	   *result = NULL;
 
 	if (!phleet_pseudonym_parse(pseudonym, strlen(pseudonym), &kind, bytes))
@@ -758,10 +870,11 @@ reveal_lookup(const char *controller, const char *pseudonym, const char **outcom
 		return NULL;
 	}
 
-	values[0] = CStringGetTextDatum(controller);
-	values[1] = CStringGetTextDatum(pseudonym);
+	(void) vault_key_make(&key, controller, pseudonym);
+	values[0] = PointerGetDatum(key.mac);
+	values[1] = CStringGetTextDatum(controller);
 	phleet_spi_as_owner_begin(&save_userid, &save_sec);
-	if (SPI_execute_with_args("SELECT sealed FROM phleet.vault WHERE controller = $1 AND pseudonym = $2",
+	if (SPI_execute_with_args("SELECT sealed FROM phleet.vault WHERE mac = $1 AND controller = $2",
 							  2, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read phleet.vault");
 	if (SPI_processed == 1)
@@ -783,7 +896,7 @@ reveal_lookup(const char *controller, const char *pseudonym, const char **outcom
 	{
 		uint8	   *p = (uint8 *) VARDATA_ANY(sealed);
 		size_t		len = VARSIZE_ANY_EXHDR(sealed);
-		uint8		aad[sizeof(VAULT_AAD_PREFIX) + STAGED_KEYLEN];
+		uint8		aad[AAD_MAXLEN];
 		size_t		aadlen = vault_aad(controller, pseudonym, aad);
 		size_t		ptlen;
 
@@ -939,7 +1052,10 @@ phleet_forget(PG_FUNCTION_ARGS)
 	Oid			save_userid;
 	int			save_sec;
 	bool		deleted;
-	char		key[STAGED_KEYLEN];
+	VaultKey	key;
+	StagedKey	skey;
+	Oid			delargtypes[2] = {UUIDOID, TEXTOID};
+	Datum		delvalues[2];
 
 	if (controller == NULL)
 		ereport(ERROR,
@@ -960,24 +1076,28 @@ phleet_forget(PG_FUNCTION_ARGS)
 		char		norm[PHLEET_NORMALIZED_MAXLEN + 1];
 
 		phleet_normalize_checked(kind, s, len, norm);
-		phleet_pseudonym_compute(k, kind, norm, strlen(norm), out);
+		phleet_pseudonym_compute(k, kind, norm, strlen(norm), out, NULL);
 		explicit_bzero(norm, sizeof(norm));
 	}
 
 	/* a later write in this transaction must queue it again */
 	if (staged != NULL)
 	{
-		snprintf(key, sizeof(key), "%s/%s", controller, out);
-		(void) hash_search(staged, key, HASH_REMOVE, NULL);
+		(void) vault_key_make(&key, controller, out);
+		staged_key_make(&skey, controller, key.mac);
+		(void) stset_delete(staged, skey);
 	}
 	vault_flush(false);
 
 	audit_init(&rec, "forget", controller);
+	(void) vault_key_make(&key, controller, out);
+	delvalues[0] = PointerGetDatum(key.mac);
+	delvalues[1] = CStringGetTextDatum(controller);
 	values[0] = CStringGetTextDatum(controller);
 	values[1] = CStringGetTextDatum(out);
 	phleet_spi_as_owner_begin(&save_userid, &save_sec);
-	if (SPI_execute_with_args("DELETE FROM phleet.vault WHERE controller = $1 AND pseudonym = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
+	if (SPI_execute_with_args("DELETE FROM phleet.vault WHERE mac = $1 AND controller = $2",
+							  2, delargtypes, delvalues, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete from phleet.vault");
 	deleted = SPI_processed > 0;
 	values[2] = CStringGetTextDatum(rec.session_role);

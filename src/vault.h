@@ -13,12 +13,12 @@
 extern void VaultInit(void);
 
 /*
- * Queue the encrypted normalized identifier norm[0..len) under pseudonym for
- * the vault of controller (whose key is k).  It is written before the
- * current statement ends, once per distinct identifier.
+ * Queue the encrypted normalized identifier norm[0..len) under pseudonym
+ * (whose MAC is mac) for the vault of controller (whose key is k).  It is
+ * written before the current statement ends, once per distinct identifier.
  */
 extern void phleet_vault_stage(PhleetKey *k, const char *controller,
-							   const char *pseudonym, const char *norm,
-							   size_t len);
+							   const char *pseudonym, const uint8 *mac,
+							   const char *norm, size_t len);
 
 #endif							/* PHLEET_VAULT_H */

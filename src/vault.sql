@@ -13,15 +13,19 @@ $$;
 COMMENT ON ROLE phleet_reveal IS 'phleet: may reveal the identifier behind a pseudonym (every call is audited)';
 
 -- no foreign key to phleet.controllers: its check would cost a query per entry
+-- keyed by the pseudonym's 128-bit MAC (16 bytes, compared with memcmp) rather
+-- than its 38-character text: a third of the index, and cheap comparisons
 CREATE TABLE phleet.vault (
+    mac        uuid NOT NULL,
     controller text COLLATE "C" NOT NULL,
-    pseudonym  text COLLATE "C" NOT NULL,
     sealed     bytea NOT NULL,
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (controller, pseudonym)
+    PRIMARY KEY (mac, controller)
 );
 COMMENT ON TABLE phleet.vault IS
     'Normalized identifiers of columns classified with reveal => true, encrypted (AES-256-GCM) under their controller''s vault key; readable by no role';
+COMMENT ON COLUMN phleet.vault.mac IS
+    'The 128-bit MAC a pseudonym encodes (the first 16 of the 20 bytes written in its base32 part), as a uuid';
 COMMENT ON COLUMN phleet.vault.sealed IS
     'version byte, 12-byte nonce, ciphertext, 16-byte tag; associated data: controller and pseudonym';
 REVOKE ALL ON phleet.vault FROM PUBLIC;

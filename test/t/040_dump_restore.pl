@@ -58,7 +58,7 @@ SELECT string_agg(format('%s %s %s', controller, encode(wrapped_key, 'hex'), mas
   FROM phleet.controller_keys;
 SELECT string_agg(format('%s %s %s %s %s', relid, column_name, category, identifier, reveal), E'\n' ORDER BY column_name)
   FROM phleet.classifications;
-SELECT string_agg(format('%s %s', controller, pseudonym), E'\n' ORDER BY controller, pseudonym) FROM phleet.vault;
+SELECT string_agg(format('%s %s', controller, mac), E'\n' ORDER BY controller, mac) FROM phleet.vault;
 SELECT string_agg(format('%s %s %s', id, phone, email), E'\n' ORDER BY id) FROM leads;
 SELECT count(*) FROM phleet.audit_log;
 });
