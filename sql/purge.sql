@@ -292,6 +292,8 @@ SELECT p.* FROM phleet._purge_partition(:dead_run, 'pur_left', 'pur_parted_now')
 -- ... and the process dies here.  The detached partitions are out of the
 -- table (with their rows), recorded, and logged per controller as running.
 SELECT partition_name, table_name, run_id = :dead_run AS this_run FROM phleet.purge_detached ORDER BY 1;
+-- phleet.check() reports them
+SELECT severity, object, hint FROM phleet.check() WHERE finding LIKE 'partition of % not dropped yet%' ORDER BY 2;
 SELECT controller, method, partition_name, status, rows_deleted, finished IS NULL AS unfinished
   FROM phleet.purge_log WHERE table_name = 'public.pur_left' ORDER BY id;
 RESET ROLE;
@@ -310,6 +312,7 @@ SELECT run_id = :dead_run AS dead_run, controller, method, partition_name, statu
   FROM phleet.purge_log WHERE table_name = 'public.pur_left' ORDER BY id;
 SELECT status FROM phleet.purge_runs WHERE run_id = :dead_run;
 SELECT count(*) AS left_detached FROM phleet.purge_detached;
+SELECT count(*) AS check_findings FROM phleet.check() WHERE finding LIKE 'partition of % not dropped yet%';
 SELECT c.relname FROM pg_class c WHERE c.relname LIKE 'pur_left%' AND c.relkind IN ('r', 'p') ORDER BY 1;
 -- the drop step is for phleet.purge() (and admins); others may not call it
 RESET ROLE;

@@ -262,6 +262,14 @@ BEGIN
            pg_catalog.format('ALTER EVENT TRIGGER %I ENABLE;', e.evtname)
       FROM pg_catalog.pg_event_trigger e
      WHERE e.evtname IN ('phleet_ddl_end', 'phleet_sql_drop') AND e.evtenabled = 'D';
+
+    -- partitions an interrupted purge detached and did not drop (their rows are past retention)
+    RETURN QUERY
+    SELECT 'warning', pg_catalog.format('table %s', d.partition_name),
+           pg_catalog.format('partition of %s detached by purge run %s at %s and not dropped yet: its rows are past retention',
+                             d.table_name, d.run_id, d.detached_at),
+           'CALL phleet.purge(); drops it (every purge drops such leftovers first).'
+      FROM phleet.purge_detached d;
 END
 $$;
 COMMENT ON FUNCTION phleet.check() IS

@@ -77,7 +77,7 @@ PGDLLEXPORT void phleet_audit_worker_main(Datum main_arg);
 #define VAULT_VERSION		1
 #define VAULT_BATCH			65536
 #define AAD_MAXLEN			(sizeof(VAULT_AAD_PREFIX) + PHLEET_HANDLE_MAXLEN + 1 + PHLEET_PSEUDONYM_LEN + 1)
-#define STAGED_MAX			65536	/* dedup memory per transaction, about 10 MB */
+#define STAGED_MIN			65536	/* entries the dedup set may always hold */
 #define NONCE_POOL			256		/* nonces drawn per pg_strong_random() call */
 
 /*
@@ -242,6 +242,20 @@ vault_nonce(uint8 *out)
 	used++;
 }
 
+/*
+ * How many entries the deduplication set may hold: what a hash table of the
+ * executor may use (work_mem × hash_mem_multiplier), at half fill, and at
+ * least STAGED_MIN.  A set dropped when full only costs speed: identifiers
+ * seen again are looked up in the vault's index instead.
+ */
+static uint32
+staged_max(void)
+{
+	size_t		n = get_hash_memory_limit() / (2 * sizeof(StagedEntry));
+
+	return (uint32) Min(Max(n, STAGED_MIN), PG_INT32_MAX / 2);
+}
+
 /* Drop the deduplication set. */
 static void
 staged_reset(void)
@@ -309,7 +323,7 @@ phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
 		vault_cxt = AllocSetContextCreate(TopMemoryContext, "phleet vault queue",
 										  ALLOCSET_DEFAULT_SIZES);
 	/* deduplication is an optimization: the unique key keeps the vault right */
-	if (staged != NULL && staged->members >= STAGED_MAX)
+	if (staged != NULL && staged->members >= staged_max())
 		staged_reset();
 	if (staged == NULL)
 		staged = stset_create(vault_cxt, 1024, NULL);
@@ -518,6 +532,16 @@ vault_flush(bool all)
 	}
 	/* in index order: neighbouring entries share btree pages */
 	qsort(todo, n, sizeof(VaultEntry *), vault_entry_cmp);
+	/* the same identifier twice (queued again after the set was dropped) */
+	if (n > 1)
+	{
+		int			m = 1;
+
+		for (i = 1; i < n; i++)
+			if (vault_entry_cmp(&todo[i], &todo[m - 1]) != 0)
+				todo[m++] = todo[i];
+		n = m;
+	}
 
 	flushing = true;
 	PG_TRY();
