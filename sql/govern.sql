@@ -428,6 +428,47 @@ SELECT c.relname, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
  ORDER BY c.relname;
 
 -- dropping a governed table (or its schema) forgets it
+-- ATTACH PARTITION cannot slip rows into another controller's data: a table
+-- owner in a context may attach only rows of that controller, an admin only
+-- rows of registered controllers
+CREATE ROLE regress_govern_owner IN ROLE phleet_gateway;
+GRANT regress_govern_owner TO regress_govern_admin;
+CREATE SCHEMA gov_att AUTHORIZATION regress_govern_owner;
+GRANT USAGE ON SCHEMA gov_att TO regress_govern_admin;
+SET ROLE regress_govern_owner;
+CREATE TABLE gov_att.t (id int, controller text NOT NULL) PARTITION BY LIST (id);
+RESET ROLE;
+SET ROLE regress_govern_admin;
+SELECT phleet.govern('gov_att.t');
+RESET ROLE;
+SET ROLE regress_govern_owner;
+CREATE TABLE gov_att.p1 (id int, controller text NOT NULL);
+INSERT INTO gov_att.p1 VALUES (1, 'gov-a'), (1, 'gov-b');
+CREATE TABLE gov_att.p2 (id int, controller text NOT NULL);
+INSERT INTO gov_att.p2 VALUES (2, 'gov-a');
+ALTER TABLE gov_att.t ATTACH PARTITION gov_att.p2 FOR VALUES IN (2);
+BEGIN;
+SELECT phleet.enter('gov-a');
+ALTER TABLE gov_att.t ATTACH PARTITION gov_att.p1 FOR VALUES IN (1);
+ROLLBACK;
+BEGIN;
+SELECT phleet.enter('gov-a');
+ALTER TABLE gov_att.t ATTACH PARTITION gov_att.p2 FOR VALUES IN (2);
+SELECT tableoid::regclass AS part, id, controller FROM gov_att.t ORDER BY id;
+COMMIT;
+UPDATE gov_att.p1 SET controller = 'gov-nobody' WHERE controller = 'gov-b';
+RESET ROLE;
+SET ROLE regress_govern_admin;
+ALTER TABLE gov_att.t ATTACH PARTITION gov_att.p1 FOR VALUES IN (1);
+UPDATE gov_att.p1 SET controller = 'gov-b' WHERE controller = 'gov-nobody';
+ALTER TABLE gov_att.t ATTACH PARTITION gov_att.p1 FOR VALUES IN (1);
+RESET ROLE;
+SELECT c.relname, (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'gov_att' AND c.relkind IN ('r', 'p') ORDER BY 1;
+DROP SCHEMA gov_att CASCADE;
+DROP ROLE regress_govern_owner;
+
 CREATE SCHEMA gov_schema;
 CREATE TABLE gov_schema.t (id int);
 GRANT USAGE ON SCHEMA gov_schema TO regress_govern_admin;

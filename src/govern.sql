@@ -22,7 +22,11 @@ SELECT pg_catalog.pg_extension_config_dump('phleet.governed', '');
 -- row-level security, phleet's RESTRICTIVE policy, and a permissive policy
 -- when the relation has none of its own (without one, nothing is visible).
 -- With refresh false (from the event trigger) relations already isolated are
--- left alone, which also keeps the event trigger from recursing.
+-- left alone, which also keeps the event trigger from recursing; one not yet
+-- isolated (a partition just created or attached) must hold only rows of
+-- registered controllers, and, unless the role that attaches it is
+-- phleet_admin or superuser, only rows of the current controller: ATTACH
+-- PARTITION must not slip rows into another controller's data.
 CREATE FUNCTION phleet._isolate_relation(rel regclass, col name, refresh boolean)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
@@ -30,7 +34,38 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     expr text := format('%I OPERATOR(pg_catalog.=) phleet.current_controller()', col);
+    -- the role running the DDL (this function runs as its owner)
+    caller name := CASE WHEN current_setting('role') = 'none' THEN session_user
+                        ELSE current_setting('role') END;
+    admin boolean;
+    ctl text := phleet.current_controller();
+    stray text;
+    n bigint;
 BEGIN
+    IF NOT refresh AND NOT EXISTS (SELECT FROM pg_policy p
+                                   WHERE p.polrelid = rel AND p.polname = 'phleet_isolation') THEN
+        admin := EXISTS (SELECT FROM pg_roles r WHERE r.rolname = caller AND r.rolsuper)
+                 OR pg_has_role(caller, 'phleet_admin', 'MEMBER');
+        EXECUTE format('SELECT %1$I FROM %2$s WHERE %1$I IS NULL OR %1$I NOT IN (SELECT handle FROM phleet.controllers)'
+                       ' OR NOT ($1 OR %1$I IS NOT DISTINCT FROM $2) LIMIT 1', col, rel)
+           INTO stray USING admin, ctl;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 AND admin THEN
+            RAISE EXCEPTION 'partition "%" of a governed table has rows of controller %', rel,
+                            coalesce(quote_literal(stray), 'NULL')
+                USING ERRCODE = 'foreign_key_violation',
+                      DETAIL = 'Every row of a governed table belongs to a registered controller.',
+                      HINT = 'Create the missing controllers with phleet.controller_create(), or fix the rows.';
+        ELSIF n > 0 THEN
+            RAISE EXCEPTION 'partition "%" of a governed table has rows of controller %', rel,
+                            coalesce(quote_literal(stray), 'NULL')
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = CASE WHEN ctl IS NULL
+                                    THEN 'Outside a controller context only an empty table can become a partition of a governed table.'
+                                    ELSE format('In the context of controller %L only rows of that controller can join a governed table.', ctl) END,
+                      HINT = 'Fix the rows, or let a member of phleet_admin attach the table.';
+        END IF;
+    END IF;
     IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = rel
                    AND c.relrowsecurity AND c.relforcerowsecurity) THEN
         EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', rel);
