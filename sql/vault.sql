@@ -159,9 +159,9 @@ SELECT role_name, controller, outcome FROM phleet.audit_log
 RESET ROLE;
 
 -- entries written directly, and those that meet an existing entry (from an
--- earlier transaction, or a concurrent one: see the isolation spec) through
--- INSERT ... ON CONFLICT DO NOTHING: a few of them, then mostly them, then
--- a subtransaction rolled back after its batches were written
+-- earlier transaction, or a concurrent one: see the isolation spec), checked
+-- the way ON CONFLICT DO NOTHING checks them: a few of them, then mostly
+-- them, then a subtransaction rolled back after its batches were written
 SELECT phleet.controller_create('va-c');
 SET ROLE regress_vault_app;
 SELECT phleet.enter('va-c', for_session => true);
@@ -188,6 +188,22 @@ SELECT phleet.enter('va-c', for_session => true);
 SELECT phleet.reveal(phone) FROM va_leads WHERE id IN (20007, 22005, 24999, 28010) ORDER BY id;
 SELECT phleet.leave();
 RESET ROLE;
+
+-- more distinct identifiers in one transaction than the deduplication set
+-- holds (at least 65,536; here work_mem is small): the set starts over, the
+-- identifiers seen again are queued again, and the vault still gets each once
+SELECT phleet.controller_create('va-d');
+SET ROLE regress_vault_app;
+SET work_mem = '64kB';
+BEGIN;
+SELECT phleet.enter('va-d');
+INSERT INTO va_leads SELECT 100000 + g, '+1 555 4' || lpad(g::text, 6, '0'), NULL FROM generate_series(1, 66000) g;
+INSERT INTO va_leads SELECT 200000 + g, '+1 555 4' || lpad(g::text, 6, '0'), NULL FROM generate_series(1, 66000) g;
+COMMIT;
+RESET work_mem;
+RESET ROLE;
+SELECT count(*) AS d_rows, count(DISTINCT phone) AS d_pseudonyms FROM va_leads WHERE controller = 'va-d';
+SELECT count(*) AS d_entries FROM phleet.vault WHERE controller = 'va-d';
 
 -- objects: vault and audit log travel with pg_dump; reveal is callable by
 -- everyone (so refusals are logged), forget too (it needs a context)
