@@ -13,10 +13,10 @@
  * them ends (ExecutorFinish, or COPY's end), and at the latest before
  * commit.  A batch is sorted in index order and inserted directly with the
  * speculative-insertion protocol of ON CONFLICT DO NOTHING, minus its
- * pre-check (one index descent per new entry instead of two); entries that
- * meet an existing or in-progress one go through INSERT ... ON CONFLICT DO
- * NOTHING, which waits for in-progress writers.  So the vault holds one
- * entry per distinct identifier, and never a plain one.
+ * pre-check (one index descent per new entry instead of two), or, for a
+ * batch of new identifiers, in bulk in a subtransaction that a unique
+ * violation rolls back (vault_write_bulk).  So the vault holds one entry per
+ * distinct identifier, and never a plain one.
  *
  * Invariants kept here:
  *
@@ -39,6 +39,7 @@
 #include "pseudonym.h"
 #include "vault.h"
 
+#include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -76,6 +77,8 @@ PGDLLEXPORT void phleet_audit_worker_main(Datum main_arg);
 #define VAULT_KEY_LABEL		"phleet-vault-v1"
 #define VAULT_VERSION		1
 #define VAULT_BATCH			65536
+#define VAULT_BULK_MIN		64		/* fewer entries go one by one */
+#define VAULT_BULK_CHUNK	1000	/* rows per heap_multi_insert() */
 #define AAD_MAXLEN			(sizeof(VAULT_AAD_PREFIX) + PHLEET_HANDLE_MAXLEN + 1 + PHLEET_PSEUDONYM_LEN + 1)
 #define STAGED_MIN			65536	/* entries the dedup set may always hold */
 #define NONCE_POOL			256		/* nonces drawn per pg_strong_random() call */
@@ -161,6 +164,7 @@ static stset_hash *staged = NULL;	/* StagedKeys queued or written */
 static char **staged_controllers = NULL;	/* handles numbered for StagedKey */
 static int	nstaged_controllers = 0;
 static bool flushing = false;
+static bool bulk_failed = false;	/* a bulk write met an existing entry */
 static SPIPlanPtr flush_plan = NULL;
 
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
@@ -375,6 +379,92 @@ vault_entry_cmp(const void *a, const void *b)
 }
 
 /*
+ * Insert entries[0..n), none of which should be in the vault yet, in one
+ * go: heap_multi_insert in chunks (one WAL record per page, not per row),
+ * then plain unique index entries (UNIQUE_CHECK_YES: waits for an
+ * in-progress writer of the same key, raises if the key is there).  All in
+ * a subtransaction: on a unique violation it is rolled back, nothing of the
+ * batch stays, and false tells the caller to write the batch entry by entry
+ * with the ON CONFLICT protocol.  Any other error is raised.
+ */
+static bool
+vault_write_bulk(Relation rel, ResultRelInfo *rri, EState *estate,
+				 VaultEntry **entries, int n, CommandId cid, Datum now)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	TupleTableSlot *slots[VAULT_BULK_CHUNK];
+	int			nslots = 0;
+	volatile bool ok = true;
+	int			i;
+
+	for (i = 0; i < Min(n, VAULT_BULK_CHUNK); i++)
+		slots[nslots++] = table_slot_create(rel, NULL);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		BulkInsertState bistate = GetBulkInsertState();
+		int			done;
+
+		for (done = 0; done < n; done += VAULT_BULK_CHUNK)
+		{
+			int			k = Min(VAULT_BULK_CHUNK, n - done);
+			int			j;
+
+			CHECK_FOR_INTERRUPTS();
+			ResetPerTupleExprContext(estate);
+			for (j = 0; j < k; j++)
+			{
+				VaultEntry *e = entries[done + j];
+				TupleTableSlot *slot = slots[j];
+				MemoryContext old;
+
+				ExecClearTuple(slot);
+				old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+				slot->tts_values[0] = PointerGetDatum(e->key.mac);	/* a pg_uuid_t */
+				slot->tts_values[1] = PointerGetDatum(cstring_to_text(e->key.controller));
+				MemoryContextSwitchTo(old);
+				slot->tts_values[2] = PointerGetDatum(e->sealed);
+				slot->tts_values[3] = now;
+				memset(slot->tts_isnull, 0, 4 * sizeof(bool));
+				ExecStoreVirtualTuple(slot);
+			}
+			table_multi_insert(rel, slots, k, cid, 0, bistate);
+			for (j = 0; j < k; j++)
+				list_free(ExecInsertIndexTuples(rri, slots[j], estate, false, false, NULL, NIL));
+		}
+		FreeBulkInsertState(bistate);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+		{
+			FreeErrorData(edata);
+			PG_RE_THROW();
+		}
+		FreeErrorData(edata);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ok = false;
+	}
+	PG_END_TRY();
+	for (i = 0; i < nslots; i++)
+		ExecDropSingleTupleTableSlot(slots[i]);
+	return ok;
+}
+
+/*
  * Insert entries[0..n) straight into phleet.vault with the protocol of
  * INSERT ... ON CONFLICT DO NOTHING (ExecInsert's), in C: each row is
  * inserted speculatively, its index entries with UNIQUE_CHECK_PARTIAL; a row
@@ -387,7 +477,7 @@ vault_entry_cmp(const void *a, const void *b)
  * not the one this file creates (the SQL path then does the work).
  */
 static bool
-vault_write_direct(VaultEntry **entries, int n)
+vault_write_direct(VaultEntry **entries, int n, bool bulk)
 {
 	Relation	rel;
 	TupleDesc	desc;
@@ -438,10 +528,30 @@ vault_write_direct(VaultEntry **entries, int n)
 		}
 	}
 
-	slot = table_slot_create(rel, NULL);
 	xid = GetCurrentTransactionId();
 	cid = GetCurrentCommandId(true);
 	now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());	/* the column's DEFAULT now() */
+
+	/*
+	 * New identifiers in bulk (an import, a large COPY): all at once, unless
+	 * this transaction already met entries that exist, or commits now
+	 * (no subtransaction during commit).
+	 */
+	if (bulk && !bulk_failed && n >= VAULT_BULK_MIN)
+	{
+		if (vault_write_bulk(rel, rri, estate, entries, n, cid, now))
+		{
+			ExecCloseIndices(rri);
+			FreeExecutorState(estate);
+			table_close(rel, RowExclusiveLock);
+			return true;
+		}
+		bulk_failed = true;
+		/* the subtransaction took a command id: take the current one */
+		cid = GetCurrentCommandId(true);
+	}
+
+	slot = table_slot_create(rel, NULL);
 	for (i = 0; i < n; i++)
 	{
 		VaultEntry *e = entries[i];
@@ -546,7 +656,7 @@ vault_flush(bool all)
 	flushing = true;
 	PG_TRY();
 	{
-		if (!vault_write_direct(todo, n))
+		if (!vault_write_direct(todo, n, !all))
 		{
 			Datum	   *mac = palloc(n * sizeof(Datum));
 			Datum	   *ctl = palloc(n * sizeof(Datum));
@@ -616,6 +726,7 @@ vault_forget_pending(void)
 	staged_controllers = NULL;
 	nstaged_controllers = 0;
 	flushing = false;
+	bulk_failed = false;
 }
 
 /*
