@@ -379,6 +379,26 @@ vault_entry_cmp(const void *a, const void *b)
 }
 
 /*
+ * Put entry e into slot as a row of phleet.vault (mac, controller, sealed,
+ * created_at = now); the controller's text lives in the per-tuple context.
+ */
+static void
+vault_slot_fill(TupleTableSlot *slot, EState *estate, VaultEntry *e, Datum now)
+{
+	MemoryContext old;
+
+	ExecClearTuple(slot);
+	old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+	slot->tts_values[0] = PointerGetDatum(e->key.mac);	/* a pg_uuid_t */
+	slot->tts_values[1] = PointerGetDatum(cstring_to_text(e->key.controller));
+	MemoryContextSwitchTo(old);
+	slot->tts_values[2] = PointerGetDatum(e->sealed);
+	slot->tts_values[3] = now;
+	memset(slot->tts_isnull, 0, 4 * sizeof(bool));
+	ExecStoreVirtualTuple(slot);
+}
+
+/*
  * Insert entries[0..n), none of which should be in the vault yet, in one
  * go: heap_multi_insert in chunks (one WAL record per page, not per row),
  * then plain unique index entries (UNIQUE_CHECK_YES: waits for an
@@ -416,21 +436,7 @@ vault_write_bulk(Relation rel, ResultRelInfo *rri, EState *estate,
 			CHECK_FOR_INTERRUPTS();
 			ResetPerTupleExprContext(estate);
 			for (j = 0; j < k; j++)
-			{
-				VaultEntry *e = entries[done + j];
-				TupleTableSlot *slot = slots[j];
-				MemoryContext old;
-
-				ExecClearTuple(slot);
-				old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
-				slot->tts_values[0] = PointerGetDatum(e->key.mac);	/* a pg_uuid_t */
-				slot->tts_values[1] = PointerGetDatum(cstring_to_text(e->key.controller));
-				MemoryContextSwitchTo(old);
-				slot->tts_values[2] = PointerGetDatum(e->sealed);
-				slot->tts_values[3] = now;
-				memset(slot->tts_isnull, 0, 4 * sizeof(bool));
-				ExecStoreVirtualTuple(slot);
-			}
+				vault_slot_fill(slots[j], estate, entries[done + j], now);
 			table_multi_insert(rel, slots, k, cid, 0, bistate);
 			for (j = 0; j < k; j++)
 				list_free(ExecInsertIndexTuples(rri, slots[j], estate, false, false, NULL, NIL));
@@ -554,21 +560,11 @@ vault_write_direct(VaultEntry **entries, int n, bool bulk)
 	slot = table_slot_create(rel, NULL);
 	for (i = 0; i < n; i++)
 	{
-		VaultEntry *e = entries[i];
 		ItemPointerData conflictTid;
-		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		ExecClearTuple(slot);
 		ResetPerTupleExprContext(estate);
-		old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
-		slot->tts_values[0] = PointerGetDatum(e->key.mac);	/* a pg_uuid_t */
-		slot->tts_values[1] = PointerGetDatum(cstring_to_text(e->key.controller));
-		MemoryContextSwitchTo(old);
-		slot->tts_values[2] = PointerGetDatum(e->sealed);
-		slot->tts_values[3] = now;
-		memset(slot->tts_isnull, 0, 4 * sizeof(bool));
-		ExecStoreVirtualTuple(slot);
+		vault_slot_fill(slot, estate, entries[i], now);
 
 		if (precheck && !ExecCheckIndexConstraints(rri, slot, estate, &conflictTid, NIL))
 			continue;			/* already in the vault */
