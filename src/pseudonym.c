@@ -60,7 +60,8 @@ static PhleetKind kind_from_arg(FunctionCallInfo fcinfo, text *t);
 
 
 /*
- * Derive the two HMAC states of kind under k, once per backend and key.
+ * Derive the HMAC state and the check's AES key of kind under k, once per
+ * backend and key.
  */
 static void
 pseudonym_kind_ready(PhleetKey *k, PhleetKind kind)
