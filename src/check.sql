@@ -22,20 +22,29 @@ $$;
 COMMENT ON FUNCTION phleet._governed_relations() IS
     'Internal: governed tables and their partitions, with the controller column';
 
+-- Whether the server preloads library lib (shared_preload_libraries is
+-- readable by superusers: call from phleet's SECURITY DEFINER functions).
+CREATE FUNCTION phleet._preloaded(lib text)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT FROM pg_catalog.unnest(pg_catalog.regexp_split_to_array(
+                                   pg_catalog.current_setting('shared_preload_libraries'), '\s*,\s*')) l
+                    WHERE pg_catalog.btrim(l, ' "') IN (lib, '$libdir/' || lib))
+$$;
+COMMENT ON FUNCTION phleet._preloaded(text) IS
+    'Internal: whether shared_preload_libraries names the library';
+
 CREATE FUNCTION phleet.check()
 RETURNS TABLE (severity text, object text, finding text, hint text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
-DECLARE
-    libs text[];
 BEGIN
     -- phleet's hooks and its setting exist only when it is preloaded
-    libs := pg_catalog.regexp_split_to_array(
-                pg_catalog.current_setting('shared_preload_libraries'), '\s*,\s*');
-    IF NOT EXISTS (SELECT FROM pg_catalog.unnest(libs) l
-                    WHERE pg_catalog.btrim(l, ' "') IN ('phleet', '$libdir/phleet')) THEN
+    IF NOT phleet._preloaded('phleet') THEN
         RETURN QUERY SELECT 'error', 'setting shared_preload_libraries',
             'phleet is not in shared_preload_libraries: its guards are not active in every backend',
             'Add phleet to shared_preload_libraries in postgresql.conf and restart the server.';
@@ -275,5 +284,5 @@ $$;
 COMMENT ON FUNCTION phleet.check() IS
     'Audit the installation: roles that bypass policies, governed tables whose policies or trigger were altered, ungoverned tenant-like tables, missing token secret';
 
-REVOKE ALL ON FUNCTION phleet._governed_relations(), phleet.check() FROM PUBLIC;
+REVOKE ALL ON FUNCTION phleet._governed_relations(), phleet._preloaded(text), phleet.check() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION phleet.check() TO phleet_admin;

@@ -1437,10 +1437,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    libs text[] := string_to_array(replace(replace(current_setting('shared_preload_libraries'), ' ', ''), '"', ''), ',');
     crondb text;
 BEGIN
-    IF NOT ('pg_cron' = ANY (libs)) THEN
+    IF NOT phleet._preloaded('pg_cron') THEN
         RAISE EXCEPTION 'pg_cron is not loaded'
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'phleet schedules its purge as a pg_cron job, and pg_cron runs only when the server preloads it.',

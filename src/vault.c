@@ -292,6 +292,15 @@ staged_key_make(StagedKey *key, const char *controller, const uint8 *mac)
 	key->controller = (uint32) i;
 }
 
+/* The vault key of (controller, mac). */
+static void
+vault_key_fill(VaultKey *key, const char *controller, const uint8 *mac)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->mac, mac, PHLEET_PSEUDONYM_MAC_LEN);
+	strlcpy(key->controller, controller, sizeof(key->controller));
+}
+
 /* Fill in the vault key of a pseudonym of controller; false if malformed. */
 static bool
 vault_key_make(VaultKey *key, const char *controller, const char *pseudonym)
@@ -302,8 +311,7 @@ vault_key_make(VaultKey *key, const char *controller, const char *pseudonym)
 	memset(key, 0, sizeof(*key));
 	if (!phleet_pseudonym_parse(pseudonym, strlen(pseudonym), &kind, bytes))
 		return false;
-	memcpy(key->mac, bytes, PHLEET_PSEUDONYM_MAC_LEN);
-	strlcpy(key->controller, controller, sizeof(key->controller));
+	vault_key_fill(key, controller, bytes);
 	return true;
 }
 
@@ -320,9 +328,6 @@ phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
 	uint8	   *p;
 	VaultEntry *e;
 
-	memset(&key, 0, sizeof(key));
-	memcpy(key.mac, mac, PHLEET_PSEUDONYM_MAC_LEN);
-	strlcpy(key.controller, controller, sizeof(key.controller));
 	if (vault_cxt == NULL)
 		vault_cxt = AllocSetContextCreate(TopMemoryContext, "phleet vault queue",
 										  ALLOCSET_DEFAULT_SIZES);
@@ -336,6 +341,8 @@ phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
 	if (found)
 		return;
 
+	/* a new identifier in this transaction: encrypt and queue it */
+	vault_key_fill(&key, controller, mac);
 	vault_key_ready(k);
 	sealed = (bytea *) MemoryContextAlloc(vault_cxt, VARHDRSZ + 1 + PHLEET_AEAD_NONCE_LEN +
 										  len + PHLEET_AEAD_TAG_LEN);
