@@ -224,6 +224,8 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 
 		if (isnull)
 			continue;
+		if (c->reveal)
+			phleet_vault_lock();
 		if (k == NULL)
 			k = phleet_key_get(ctx);
 		t = DatumGetTextPP(d);

@@ -104,7 +104,7 @@ CREATE TABLE phleet.purge_log (
     relid          oid NOT NULL,
     table_name     text NOT NULL,
     controller     text,
-    method         text NOT NULL CHECK (method IN ('rows', 'partition')),
+    method         text NOT NULL CHECK (method IN ('rows', 'partition', 'vault')),
     partition_name text,
     keep           interval,
     cutoff         timestamptz,
@@ -122,7 +122,7 @@ CREATE TABLE phleet.purge_log (
     CHECK (controller IS NOT NULL OR method = 'partition')
 );
 COMMENT ON TABLE phleet.purge_log IS
-    'What phleet.purge() removed: one row per run, table and controller (and per dropped partition), committed before the rows go';
+    'What phleet.purge() removed: one row per run, table and controller (and per dropped partition), committed before the rows go; method vault: entries of phleet.vault whose identifier no revealable column holds any more';
 CREATE INDEX purge_log_run ON phleet.purge_log (run_id, relid);
 CREATE INDEX purge_log_running ON phleet.purge_log (status) WHERE status = 'running';
 ALTER TABLE phleet.purge_log ENABLE ROW LEVEL SECURITY;
@@ -1190,6 +1190,111 @@ $$;
 COMMENT ON FUNCTION phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval) IS
     'Internal: one transaction of a purge that deletes one batch of expired rows';
 
+-- The vault keeps the encrypted original of an identifier for as long as a
+-- row of its controller holds its pseudonym in a revealable column; when
+-- the purge has deleted the last such row, the entry goes too (in the same
+-- run), or the vault would keep identifiers longer than the rows they came
+-- from.
+--
+-- Controllers whose vault entries may have lost their last row: those with
+-- rows deleted from a table with a revealable column by a run after the
+-- last run that pruned their vault.
+CREATE FUNCTION phleet._purge_vault_controllers(run bigint)
+RETURNS text[]
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT coalesce(array_agg(DISTINCT l.controller ORDER BY l.controller), '{}')
+  FROM phleet.purge_log l
+ WHERE l.run_id <= run AND l.method IN ('rows', 'partition')
+   AND l.rows_deleted > 0 AND l.controller IS NOT NULL
+   AND EXISTS (SELECT FROM phleet.classifications c WHERE c.relid::oid = l.relid AND c.reveal)
+   AND l.run_id > coalesce((SELECT max(v.run_id) FROM phleet.purge_log v
+                             WHERE v.method = 'vault' AND v.status = 'done'
+                               AND v.controller = l.controller), 0)
+$$;
+COMMENT ON FUNCTION phleet._purge_vault_controllers(bigint) IS
+    'Internal: controllers whose vault a purge run prunes (rows deleted from tables with revealable columns since their last pruning)';
+
+-- Prune one controller's vault, in one transaction: delete the entries
+-- whose MAC no row of the controller holds in any revealable column.  A
+-- writer of a revealable column holds ROW EXCLUSIVE on phleet.vault from
+-- before its first row until it ends (phleet_vault_lock() in the classify
+-- trigger), so under SHARE ROW EXCLUSIVE no such writer is in progress: the
+-- DELETE's snapshot, taken after the lock, sees every row that holds a
+-- pseudonym, and a writer that comes later writes its entry again (or, for
+-- a pseudonym written as such, finds it gone, as after phleet.forget()).
+-- Not done under a legal hold of the controller on all its data or on a
+-- table with a revealable column.
+CREATE FUNCTION phleet._purge_vault(run bigint, controller text, OUT status text, OUT deleted bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET phleet.internal = on
+SET lock_timeout = '2s'
+AS $$
+DECLARE
+    unreferenced text;
+    msg text;
+BEGIN
+    deleted := 0;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        -- the DELETE's snapshot would predate the lock
+        msg := format('the purge runs at isolation level %s', current_setting('transaction_isolation'));
+        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, finished, status, error)
+        VALUES (run, 'phleet.vault'::regclass, 'phleet.vault', controller, 'vault', clock_timestamp(), 'error', msg);
+        RAISE WARNING 'purge: vault of controller % not pruned: %', controller, msg
+            USING HINT = 'Run phleet.purge() with default_transaction_isolation = ''read committed''; the next purge tries again.';
+        status := 'error';
+        RETURN;
+    END IF;
+    LOCK TABLE phleet.legal_holds IN SHARE MODE;
+    IF EXISTS (SELECT FROM phleet.legal_holds h
+                WHERE h.released_at IS NULL AND h.controller = _purge_vault.controller
+                  AND (h.relid IS NULL
+                       OR EXISTS (SELECT FROM phleet.classifications c
+                                   WHERE c.relid = h.relid AND c.reveal))) THEN
+        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, finished, status)
+        VALUES (run, 'phleet.vault'::regclass, 'phleet.vault', controller, 'vault', clock_timestamp(), 'held');
+        RAISE NOTICE 'purge: vault of controller % not pruned: legal hold', controller;
+        status := 'held';
+        RETURN;
+    END IF;
+    SELECT string_agg(format('NOT EXISTS (SELECT FROM %s t WHERE t.%I = $1 AND phleet.pseudonym_mac(t.%I) = v.mac)',
+                             c.relid, g.controller_column, c.column_name),
+                      ' AND ' ORDER BY c.relid::text, c.column_name)
+      INTO unreferenced
+      FROM phleet.classifications c
+      JOIN phleet.governed g ON g.relid = c.relid
+     WHERE c.reveal;
+    BEGIN
+        LOCK TABLE phleet.vault IN SHARE ROW EXCLUSIVE MODE;
+        EXECUTE format('DELETE FROM phleet.vault v WHERE v.controller = $1 AND %s',
+                       coalesce(unreferenced, 'true'))
+            USING controller;
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, started, finished,
+                                      status, rows_deleted, batches, longest_batch)
+        VALUES (run, 'phleet.vault'::regclass, 'phleet.vault', controller, 'vault', now(), clock_timestamp(),
+                'done', deleted, 1, clock_timestamp() - now());
+        IF deleted > 0 THEN
+            RAISE NOTICE 'purge: vault, controller %: % entries deleted (no revealable column holds their identifier any more)',
+                controller, deleted;
+        END IF;
+        status := 'done';
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, finished, status, error)
+        VALUES (run, 'phleet.vault'::regclass, 'phleet.vault', controller, 'vault', clock_timestamp(), 'error', msg);
+        RAISE WARNING 'purge: vault of controller % not pruned: %', controller, msg
+            USING HINT = 'See phleet.purge_log; the next purge tries again.';
+        status := 'error';
+        deleted := 0;
+    END;
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_vault(bigint, text) IS
+    'Internal: one transaction of a purge that deletes a controller''s vault entries no revealable column refers to';
+
 -- End a run: what is still running was stopped by the time budget; sum up,
 -- release the purge lock.
 CREATE FUNCTION phleet._purge_finish(run bigint, stopped boolean,
@@ -1206,7 +1311,7 @@ BEGIN
        SET status = 'stopped', finished = clock_timestamp(),
            oldest_kept = phleet._oldest(l.controller, l.relid::regclass)
      WHERE l.run_id = run AND l.status = 'running';
-    SELECT coalesce(sum(l.rows_deleted), 0), coalesce(sum(l.rows_held), 0),
+    SELECT coalesce(sum(l.rows_deleted) FILTER (WHERE l.method <> 'vault'), 0), coalesce(sum(l.rows_held), 0),
            count(DISTINCT l.partition_name) FILTER (WHERE l.method = 'partition' AND l.status = 'done'),
            coalesce(bool_or(l.status = 'error'), false), max(l.longest_batch)
       INTO rows_deleted, rows_held, partitions_dropped, failed, longest
@@ -1256,6 +1361,7 @@ DECLARE
     stopped boolean := false;
     progressed boolean := false;
     detached integer;
+    ctrl text;
     summary record;
 BEGIN
     PERFORM phleet._purge_can_commit();
@@ -1323,6 +1429,18 @@ BEGIN
             END LOOP;
         END LOOP;
     END LOOP;
+
+    -- then the vault entries of identifiers whose last row went
+    IF NOT stopped THEN
+        FOREACH ctrl IN ARRAY phleet._purge_vault_controllers(run_id) LOOP
+            IF progressed AND clock_timestamp() >= deadline THEN
+                stopped := true;
+                EXIT;
+            END IF;
+            PERFORM phleet._purge_vault(run_id, ctrl);
+            COMMIT;
+        END LOOP;
+    END IF;
 
     SELECT * INTO summary FROM phleet._purge_finish(run_id, stopped);
     status := summary.status;
@@ -1525,6 +1643,7 @@ REVOKE ALL ON FUNCTION
     phleet._purge_partition(bigint, regclass, regclass), phleet._purge_drop_detached(bigint),
     phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
+    phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
     phleet._purge_finish(bigint, boolean), phleet._cron_check()
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) FROM PUBLIC;
@@ -1538,6 +1657,7 @@ GRANT EXECUTE ON FUNCTION
     phleet._purge_partition(bigint, regclass, regclass), phleet._purge_drop_detached(bigint),
     phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
+    phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
     phleet._purge_finish(bigint, boolean)
 TO phleet_admin;
 GRANT EXECUTE ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) TO phleet_admin;

@@ -54,6 +54,7 @@
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -313,6 +314,35 @@ vault_key_make(VaultKey *key, const char *controller, const char *pseudonym)
 		return false;
 	vault_key_fill(key, controller, bytes);
 	return true;
+}
+
+/*
+ * The lock is taken for the top-level transaction (its resource owner), not
+ * for the current subtransaction: a row written in a subtransaction that
+ * commits must stay covered after the subtransaction's own locks would have
+ * been released, and one lock per transaction keeps the per-row cost to a
+ * comparison.
+ */
+void
+phleet_vault_lock(void)
+{
+	static LocalTransactionId locked_in = InvalidLocalTransactionId;
+	ResourceOwner save;
+
+	if (locked_in == MyProc->lxid)
+		return;
+	save = CurrentResourceOwner;
+	CurrentResourceOwner = TopTransactionResourceOwner;
+	PG_TRY();
+	{
+		LockRelationOid(phleet_relid("vault", false), RowExclusiveLock);
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = save;
+	}
+	PG_END_TRY();
+	locked_in = MyProc->lxid;
 }
 
 void

@@ -13,6 +13,14 @@
 extern void VaultInit(void);
 
 /*
+ * Before a row with a value in a revealable column is written: hold
+ * ROW EXCLUSIVE on phleet.vault until the transaction ends, so that the
+ * purge's pruning of unreferenced entries (which takes SHARE ROW EXCLUSIVE)
+ * either sees the row or runs before it is written.
+ */
+extern void phleet_vault_lock(void);
+
+/*
  * Queue the encrypted normalized identifier norm[0..len) under pseudonym
  * (whose MAC is mac) for the vault of controller (whose key is k).  It is
  * written before the current statement ends, once per distinct identifier.

@@ -1,0 +1,156 @@
+-- Purging the vault: entries of identifiers that no row holds any more in a
+-- revealable column go with the purge run that deleted their last row.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS phleet CASCADE;
+RESET client_min_messages;
+-- run ids of this file start at 300, whatever ran before
+SELECT setval('phleet.purge_runs_run_id_seq', 300, false);
+
+CREATE ROLE regress_pv_admin LOGIN IN ROLE phleet_admin;
+CREATE ROLE regress_pv_app LOGIN IN ROLE phleet_gateway;
+SELECT phleet.controller_create('pv-a'), phleet.controller_create('pv-b');
+
+-- leads (phone revealable, email not) are kept 30 days, messages (phone
+-- revealable) a year
+CREATE TABLE pv_leads (id int PRIMARY KEY, at timestamptz NOT NULL, phone text, email text);
+CREATE TABLE pv_msgs (id int PRIMARY KEY, at timestamptz NOT NULL, phone text);
+SELECT phleet.govern('pv_leads'), phleet.govern('pv_msgs');
+SELECT phleet.classify('pv_leads', 'phone', 'communication', 'phone', reveal => true);
+SELECT phleet.classify('pv_leads', 'email', 'communication', 'email');
+SELECT phleet.classify('pv_msgs', 'phone', 'communication', 'phone', reveal => true);
+SELECT phleet.retain('pv_leads', '30 days', 'at'), phleet.retain('pv_msgs', '1 year', 'at');
+GRANT ALL ON pv_leads, pv_msgs TO regress_pv_app;
+
+SET ROLE regress_pv_app;
+BEGIN;
+SELECT phleet.enter('pv-a');
+INSERT INTO pv_leads VALUES
+    (1, now() - interval '60 days', '+1 555 020 0001', 'one@example.com'),  -- expired, only row
+    (2, now() - interval '60 days', '+1 555 020 0002', NULL),               -- expired, also a message
+    (3, now() - interval '1 day',   '+1 555 020 0003', NULL),               -- kept
+    (4, now() - interval '60 days', '+1 555 020 0004', NULL),               -- expired, and again in 5
+    (5, now() - interval '1 day',   '+1 555 020 0004', NULL);
+INSERT INTO pv_msgs VALUES (1, now() - interval '1 day', '+1 555 020 0002');
+COMMIT;
+BEGIN;
+SELECT phleet.enter('pv-b');
+-- the same number as pv-a's expired lead 1, in another controller
+INSERT INTO pv_leads VALUES (101, now() - interval '60 days', '+1 555 020 0001', NULL),
+                            (102, now() - interval '1 day', '+1 555 020 0005', NULL);
+COMMIT;
+RESET ROLE;
+
+SELECT controller, count(*) FROM phleet.vault WHERE controller LIKE 'pv-%' GROUP BY 1 ORDER BY 1;
+
+-- pv-b is under a legal hold on all its data
+SELECT phleet.hold('pv-b', 'case pv-17') AS hold_b \gset
+
+SET ROLE regress_pv_admin;
+SET client_min_messages = warning;
+CALL phleet.purge();
+RESET client_min_messages;
+
+-- pv-a: the entries of 0001 went (its only row expired); 0002 stays (a
+-- message holds it), 0003 and 0004 stay (rows within retention hold them);
+-- the email is not revealable and was never in the vault
+RESET ROLE;
+SELECT phleet.enter('pv-a', for_session => true);
+SELECT x AS phone, EXISTS (SELECT FROM phleet.vault v WHERE v.controller = 'pv-a'
+                            AND v.mac = phleet.pseudonym_mac(phleet.pseudonym(x, 'phone'))) AS in_vault
+  FROM (VALUES ('+15550200001'), ('+15550200002'), ('+15550200003'), ('+15550200004')) t(x);
+SELECT phleet.leave();
+-- pv-b keeps both entries: its expired rows and its vault are on hold
+SELECT controller, count(*) FROM phleet.vault WHERE controller LIKE 'pv-%' GROUP BY 1 ORDER BY 1;
+SELECT table_name, controller, method, status, rows_deleted, rows_held
+  FROM phleet.purge_log WHERE controller LIKE 'pv-%' ORDER BY id;
+-- the run's summary counts the rows of tables, not vault entries
+SELECT r.rows_deleted, r.rows_held FROM phleet.purge_runs r
+ WHERE r.run_id = (SELECT max(l.run_id) FROM phleet.purge_log l WHERE l.controller LIKE 'pv-%');
+
+-- a controller sees its own vault log rows, and no other's
+SET ROLE regress_pv_app;
+SELECT phleet.enter('pv-a', for_session => true);
+SELECT controller, method, status FROM phleet.purge_log WHERE method = 'vault' ORDER BY id;
+SELECT phleet.leave();
+RESET ROLE;
+
+-- a run that deletes nothing from a table with a revealable column leaves
+-- the vault alone
+SET ROLE regress_pv_admin;
+SET client_min_messages = warning;
+CALL phleet.purge();
+RESET client_min_messages;
+RESET ROLE;
+SELECT count(*) AS vault_rows_of_last_run FROM phleet.purge_log
+ WHERE method = 'vault' AND run_id = (SELECT max(run_id) FROM phleet.purge_runs);
+
+-- once the hold is released, the next run that deletes pv-b's rows prunes
+-- its vault: 0001 goes in pv-b too, 0005 stays
+SELECT phleet.release(:hold_b);
+SET ROLE regress_pv_admin;
+CALL phleet.purge();
+RESET ROLE;
+SELECT controller, count(*) FROM phleet.vault WHERE controller LIKE 'pv-%' GROUP BY 1 ORDER BY 1;
+SELECT controller, status, rows_deleted FROM phleet.purge_log
+ WHERE method = 'vault' AND run_id = (SELECT max(run_id) FROM phleet.purge_runs) ORDER BY id;
+
+-- a pruning that failed is done again by the next run, even one that
+-- deletes nothing: here, a pruning not at READ COMMITTED (its snapshot
+-- would predate its lock)
+SET ROLE regress_pv_app;
+BEGIN;
+SELECT phleet.enter('pv-a');
+INSERT INTO pv_leads VALUES (6, now() - interval '60 days', '+1 555 020 0006', NULL);
+COMMIT;
+RESET ROLE;
+SET ROLE regress_pv_admin;
+SET default_transaction_isolation = 'repeatable read';
+SET client_min_messages = warning;
+CALL phleet.purge();
+RESET default_transaction_isolation;
+CALL phleet.purge();
+RESET client_min_messages;
+RESET ROLE;
+SELECT count(*) AS entries_of_0006 FROM phleet.vault v
+ WHERE v.controller = 'pv-a' AND NOT EXISTS (SELECT FROM pv_leads l WHERE phleet.pseudonym_mac(l.phone) = v.mac)
+   AND NOT EXISTS (SELECT FROM pv_msgs m WHERE phleet.pseudonym_mac(m.phone) = v.mac);
+SELECT l.run_id, l.controller, l.method, l.status, l.rows_deleted, l.error
+  FROM phleet.purge_log l
+ WHERE l.controller = 'pv-a' AND l.run_id >= (SELECT max(run_id) - 1 FROM phleet.purge_runs)
+ ORDER BY l.id;
+
+-- a writer of a revealable column holds ROW EXCLUSIVE on phleet.vault until
+-- its transaction ends, also when it wrote in a subtransaction rolled back
+-- since, and also for a value that is already a pseudonym
+SET ROLE regress_pv_app;
+SELECT phleet.enter('pv-a', for_session => true);
+BEGIN;
+SAVEPOINT s;
+INSERT INTO pv_msgs VALUES (2, now(), phleet.pseudonym('+15550200003', 'phone'));
+ROLLBACK TO s;
+SELECT mode, granted FROM pg_locks
+ WHERE locktype = 'relation' AND relation = 'phleet.vault'::regclass AND pid = pg_backend_pid();
+COMMIT;
+-- a row without a value in a revealable column takes no lock
+BEGIN;
+INSERT INTO pv_leads VALUES (7, now(), NULL, 'seven@example.com');
+SELECT count(*) AS vault_locks FROM pg_locks
+ WHERE locktype = 'relation' AND relation = 'phleet.vault'::regclass AND pid = pg_backend_pid();
+ROLLBACK;
+SELECT phleet.leave();
+
+-- the pruning is phleet.purge()'s: nobody else calls it
+SELECT phleet._purge_vault(1, 'pv-a');
+SELECT phleet._purge_vault_controllers(1);
+RESET ROLE;
+
+SELECT phleet.enter('pv-a', for_session => true);
+DELETE FROM pv_leads;
+DELETE FROM pv_msgs;
+SELECT phleet.enter('pv-b', for_session => true);
+DELETE FROM pv_leads;
+SELECT phleet.leave();
+DROP TABLE pv_leads, pv_msgs;
+DELETE FROM phleet.vault WHERE controller LIKE 'pv-%';
+DROP ROLE regress_pv_admin, regress_pv_app;
