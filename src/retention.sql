@@ -1267,6 +1267,8 @@ BEGIN
       JOIN phleet.governed g ON g.relid = c.relid
      WHERE c.reveal;
     BEGIN
+        -- a maintenance job's memory: the anti-join sorts or hashes both sides
+        PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
         LOCK TABLE phleet.vault IN SHARE ROW EXCLUSIVE MODE;
         EXECUTE format('DELETE FROM phleet.vault v WHERE v.controller = $1 AND %s',
                        coalesce(unreferenced, 'true'))
