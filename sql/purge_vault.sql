@@ -120,6 +120,46 @@ SELECT l.run_id, l.controller, l.method, l.status, l.rows_deleted, l.error
  WHERE l.controller = 'pv-a' AND l.run_id >= (SELECT max(run_id) - 1 FROM phleet.purge_runs)
  ORDER BY l.id;
 
+-- entries of rows the application deleted itself go with the first purge
+-- after phleet.vault_sweep_interval (default a day) since the last pruning
+SHOW phleet.vault_sweep_interval;
+SELECT phleet.enter('pv-a', for_session => true);
+DELETE FROM pv_leads WHERE id = 3;
+SELECT phleet.leave();
+SET ROLE regress_pv_admin;
+SET client_min_messages = warning;
+CALL phleet.purge();
+RESET ROLE;
+SELECT count(*) AS vault_rows_of_last_run FROM phleet.purge_log
+ WHERE method = 'vault' AND run_id = (SELECT max(run_id) FROM phleet.purge_runs);
+-- (two days pass)
+UPDATE phleet.purge_log SET finished = finished - interval '2 days' WHERE method = 'vault';
+UPDATE phleet.controllers SET created_at = created_at - interval '2 days' WHERE handle LIKE 'pv-%';
+-- 0 turns the sweep off
+SET phleet.vault_sweep_interval = 0;
+SET ROLE regress_pv_admin;
+CALL phleet.purge();
+RESET ROLE;
+SELECT count(*) AS vault_rows_of_last_run FROM phleet.purge_log
+ WHERE method = 'vault' AND run_id = (SELECT max(run_id) FROM phleet.purge_runs);
+SET phleet.vault_sweep_interval = '1d';
+SET ROLE regress_pv_admin;
+CALL phleet.purge();
+RESET ROLE;
+RESET client_min_messages;
+SELECT controller, status, rows_deleted FROM phleet.purge_log
+ WHERE method = 'vault' AND run_id = (SELECT max(run_id) FROM phleet.purge_runs) AND controller LIKE 'pv-%'
+ ORDER BY id;
+SELECT phleet.enter('pv-a', for_session => true);
+SELECT EXISTS (SELECT FROM phleet.vault v WHERE v.controller = 'pv-a'
+                AND v.mac = phleet.pseudonym_mac(phleet.pseudonym('+15550200003', 'phone'))) AS in_vault_0003;
+SELECT phleet.leave();
+RESET phleet.vault_sweep_interval;
+-- only a superuser sets it
+SET ROLE regress_pv_admin;
+SET phleet.vault_sweep_interval = 0;
+RESET ROLE;
+
 -- a writer of a revealable column holds ROW EXCLUSIVE on phleet.vault until
 -- its transaction ends, also when it wrote in a subtransaction rolled back
 -- since, and also for a value that is already a pseudonym

@@ -2,7 +2,8 @@
  *
  * retention.c
  *	  The C side of retention (src/retention.sql holds the rest): the
- *	  setting phleet.purge_partitions, the check that phleet.purge() may
+ *	  settings phleet.purge_partitions and phleet.vault_sweep_interval, the
+ *	  check that phleet.purge() may
  *	  commit, and the exact per-controller row count of a partition that
  *	  phleet.purge() drops.
  *
@@ -53,6 +54,9 @@ PG_FUNCTION_INFO_V1(phleet_purge_count);
 /* phleet.purge_partitions: may phleet.purge() drop whole partitions? */
 static bool purge_partitions = true;
 
+/* phleet.vault_sweep_interval: minutes between prunings of a vault */
+static int	vault_sweep_interval = 1440;
+
 /*
  * Define the retention settings.
  */
@@ -69,6 +73,19 @@ RetentionInit(void)
 							 NULL,
 							 NULL,
 							 NULL);
+	DefineCustomIntVariable("phleet.vault_sweep_interval",
+							"Longest time phleet.purge() leaves a controller's vault unpruned.",
+							"A purge also prunes the vault of every controller whose vault was last pruned longer ago than this, "
+							"so that entries of rows the application deleted itself go too. 0: only after the purge deleted rows.",
+							&vault_sweep_interval,
+							1440,
+							0,
+							INT_MAX / 2,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL,
+							NULL,
+							NULL);
 }
 
 /*

@@ -1198,23 +1198,39 @@ COMMENT ON FUNCTION phleet._purge_batch(bigint, regclass, timestamptz, integer, 
 --
 -- Controllers whose vault entries may have lost their last row: those with
 -- rows deleted from a table with a revealable column by a run after the
--- last run that pruned their vault.
+-- last pruning of their vault (done, or found under a hold), and, so that
+-- entries of rows the application deleted or updated itself go too, those
+-- whose vault was last pruned longer ago than phleet.vault_sweep_interval
+-- (never: counted from the controller's creation; a vault found empty counts
+-- as pruned, so a controller without entries costs one scan per interval).
 CREATE FUNCTION phleet._purge_vault_controllers(run bigint)
 RETURNS text[]
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT coalesce(array_agg(DISTINCT l.controller ORDER BY l.controller), '{}')
-  FROM phleet.purge_log l
- WHERE l.run_id <= run AND l.method IN ('rows', 'partition')
-   AND l.rows_deleted > 0 AND l.controller IS NOT NULL
-   AND EXISTS (SELECT FROM phleet.classifications c WHERE c.relid::oid = l.relid AND c.reveal)
-   AND l.run_id > coalesce((SELECT max(v.run_id) FROM phleet.purge_log v
-                             WHERE v.method = 'vault' AND v.status = 'done'
-                               AND v.controller = l.controller), 0)
+WITH last_pruned AS (
+    SELECT x.handle AS controller, x.created_at,
+           (SELECT max(v.run_id) FROM phleet.purge_log v
+             WHERE v.method = 'vault' AND v.status IN ('done', 'held') AND v.controller = x.handle) AS run_id,
+           (SELECT max(v.finished) FROM phleet.purge_log v
+             WHERE v.method = 'vault' AND v.status IN ('done', 'held') AND v.controller = x.handle) AS finished
+      FROM phleet.controllers x),
+sweep AS (
+    SELECT s.setting::integer * interval '1 minute' AS every
+      FROM pg_settings s WHERE s.name = 'phleet.vault_sweep_interval')
+SELECT coalesce(array_agg(p.controller ORDER BY p.controller), '{}')
+  FROM last_pruned p, sweep
+ WHERE EXISTS (SELECT FROM phleet.purge_log l
+                WHERE l.controller = p.controller AND l.run_id <= run
+                  AND l.run_id > coalesce(p.run_id, 0)
+                  AND l.method IN ('rows', 'partition') AND l.rows_deleted > 0
+                  AND EXISTS (SELECT FROM phleet.classifications c
+                               WHERE c.relid::oid = l.relid AND c.reveal))
+    OR (sweep.every > interval '0'
+        AND coalesce(p.finished, p.created_at) <= now() - sweep.every)
 $$;
 COMMENT ON FUNCTION phleet._purge_vault_controllers(bigint) IS
-    'Internal: controllers whose vault a purge run prunes (rows deleted from tables with revealable columns since their last pruning)';
+    'Internal: controllers whose vault a purge run prunes (rows deleted from tables with revealable columns since their last pruning, or a pruning older than phleet.vault_sweep_interval)';
 
 -- Prune one controller's vault, in one transaction: delete the entries
 -- whose MAC no row of the controller holds in any revealable column.  A
