@@ -284,11 +284,11 @@ SELECT phleet.retain('pur_left', '1 year', 'at');
 RESET client_min_messages;
 SET ROLE regress_purge_admin;
 SELECT phleet._purge_start(10000, '1 hour') AS dead_run \gset
-SELECT p.* FROM unnest('{pur_left_2001, pur_left_2002, pur_left_2003}'::regclass[]) AS x(part),
-       LATERAL phleet._purge_partition(:dead_run, 'pur_left', x.part) p;
--- (a partition that is not an expired partition of the table is left alone)
-SELECT p.* FROM phleet._purge_partition(:dead_run, 'pur_left', 'pur_left_now') p;
-SELECT p.* FROM phleet._purge_partition(:dead_run, 'pur_left', 'pur_parted_now') p;
+-- (at most max_parts partitions per transaction, oldest first: two, then
+-- the third; then none is left)
+SELECT p.* FROM phleet._purge_partitions(:dead_run, 'pur_left', 2) p;
+SELECT p.* FROM phleet._purge_partitions(:dead_run, 'pur_left', 2) p;
+SELECT p.* FROM phleet._purge_partitions(:dead_run, 'pur_left', 2) p;
 -- ... and the process dies here.  The detached partitions are out of the
 -- table (with their rows), recorded, and logged per controller as running.
 SELECT partition_name, table_name, run_id = :dead_run AS this_run FROM phleet.purge_detached ORDER BY 1;

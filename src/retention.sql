@@ -722,18 +722,21 @@ $$;
 COMMENT ON FUNCTION phleet._purge_partition_counts(regclass, name) IS
     'Internal: exact rows of a partition per controller (from an index when its pages are mostly all-visible)';
 
--- Detach one partition of a table if it is entirely past retention, in one
--- short transaction: a SHARE lock on the partition (no row can come or go)
--- while it is checked to be a partition the purge may drop (status 'none'
--- if it is not a candidate, 'kept' if a controller's policy or hold keeps
--- it) and its rows
--- counted per controller, then an ACCESS EXCLUSIVE lock on the table
--- (waiting at most lock_timeout) for DETACH PARTITION, which changes only the
--- catalogs.  In the same transaction the partition is recorded in
--- phleet.purge_detached and one purge_log row per controller that had rows
--- in it is written ('running' until phleet._purge_drop_detached() drops it).
-CREATE FUNCTION phleet._purge_partition(run bigint, tbl regclass, part regclass,
-    OUT status text, OUT partition_name text, OUT rows_deleted bigint)
+-- Detach the expired partitions of a table, at most max_parts of them
+-- (oldest first), in one short transaction.  First, under a SHARE lock on
+-- phleet.legal_holds (no hold can appear) and on each candidate partition
+-- (no row can come or go; readers go on), each candidate's rows are counted
+-- per controller and it is checked to be a partition the purge may drop
+-- (status 'kept' if a controller's policy or hold keeps it).  Then one
+-- ACCESS EXCLUSIVE lock on the table (waiting at most lock_timeout) for the
+-- DETACH PARTITIONs, which change only the catalogs, the partitions'
+-- phleet.purge_detached rows and one purge_log row per partition and
+-- controller that had rows in it ('running' until
+-- phleet._purge_drop_detached() drops it), then the commit.  A partition
+-- that fails (a lock timeout on it, a foreign key) is logged as an error
+-- and its rows are left to the row-by-row purge; the others go on.
+CREATE FUNCTION phleet._purge_partitions(run bigint, tbl regclass, max_parts integer DEFAULT 32)
+RETURNS TABLE (partition_name text, status text, rows_deleted bigint)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET phleet.internal = on
@@ -743,84 +746,143 @@ AS $$
 DECLARE
     t record := phleet._purge_target(tbl);
     cand record;
-    ctrls text[];
     cs text[];
     ns bigint[];
+    parts regclass[] := '{}';       -- the partitions to detach, and per partition:
+    names text[] := '{}';           --   its name,
+    nctrls integer[] := '{}';       --   how many controllers have rows in it
+    totals bigint[] := '{}';        --   and its rows
+    lp text[] := '{}';              -- per partition and controller with rows:
+    lc text[] := '{}';              --   the log rows' partition, controller
+    ln bigint[] := '{}';            --   and rows
+    ok boolean[];
     msg text;
+    i integer;
 BEGIN
-    status := 'none';
-    rows_deleted := 0;
-    SELECT * INTO cand FROM phleet._purge_partition_candidates(tbl, part);
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
-    partition_name := cand.part::text;
     -- (no asynchronous commit risk: the drop's commit flushes the WAL of
-    -- every detach before it; a detach lost in a crash leaves the partition
+    -- the detach before it; a detach lost in a crash leaves the partitions
     -- attached and nothing recorded)
     PERFORM set_config('synchronous_commit', 'off', true);
-    BEGIN
-        LOCK TABLE phleet.legal_holds IN SHARE MODE;
-        EXECUTE format('LOCK TABLE %s IN SHARE MODE', cand.part);
-        -- now that no row can come or go and no hold can appear: its rows
-        -- per controller, and whether all of them may go
-        SELECT x.controllers, x.counts INTO cs, ns
-          FROM phleet._purge_partition_counts(cand.part, t.controller_column) x;
-        IF phleet._purge_partition_droppable(tbl, cand.part, cand.upper_bound, cs) IS NULL THEN
-            status := 'kept';
-            RETURN;
-        END IF;
-        EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', tbl);
-        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', tbl, cand.part);
-        INSERT INTO phleet.purge_detached (relid, partition_name, parent, table_name, run_id)
-        VALUES (cand.part, partition_name, tbl, tbl::text, run);
-        IF cardinality(cs) = 0 THEN
+    LOCK TABLE phleet.legal_holds IN SHARE MODE;
+    FOR cand IN SELECT * FROM phleet._purge_partition_candidates(tbl) LOOP
+        EXIT WHEN cardinality(parts) >= max_parts;
+        BEGIN
+            EXECUTE format('LOCK TABLE %s IN SHARE MODE', cand.part);
+            -- now that no row can come or go and no hold can appear: its
+            -- rows per controller, and whether all of them may go
+            SELECT x.controllers, x.counts INTO cs, ns
+              FROM phleet._purge_partition_counts(cand.part, t.controller_column) x;
+            IF phleet._purge_partition_droppable(tbl, cand.part, cand.upper_bound, cs) IS NULL THEN
+                partition_name := cand.part::text;
+                status := 'kept';
+                rows_deleted := 0;
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
             INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                          started, batches, longest_batch)
-            VALUES (run, tbl, tbl::text, NULL, 'partition', partition_name,
-                    now(), 1, clock_timestamp() - now());
-        ELSE
-            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                          keep, cutoff, started, rows_deleted, batches, longest_batch)
-            SELECT run, tbl, tbl::text, x.c, 'partition', partition_name,
-                   k.keep, now() - k.keep, now(), x.n, 1, clock_timestamp() - now()
-              FROM unnest(cs, ns) AS x(c, n)
-             CROSS JOIN LATERAL (    -- phleet._keep(x.c, tbl), without a call per row
-                  SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller = x.c),
-                                  (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller IS NULL)) AS keep) k;
-        END IF;
-        SELECT coalesce(sum(x.n), 0) INTO rows_deleted FROM unnest(ns) AS x(n);
-        status := 'detached';
-        RAISE NOTICE 'purge: table %, partition % detached: % rows%', tbl, partition_name, rows_deleted,
-            CASE WHEN cardinality(cs) = 0 THEN ''
-                 WHEN cardinality(cs) <= 3 THEN ' of ' || array_to_string(cs, ', ')
-                 ELSE format(' of %s controllers', cardinality(cs)) END;
+                                          started, finished, status, error)
+            VALUES (run, tbl, tbl::text, NULL, 'partition', cand.part::text,
+                    now(), clock_timestamp(), 'error', msg);
+            RAISE WARNING 'purge: table %, partition % not detached: %', tbl, cand.part, msg
+                USING HINT = 'Its expired rows are deleted row by row instead.';
+            partition_name := cand.part::text;
+            status := 'error';
+            rows_deleted := 0;
+            RETURN NEXT;
+            CONTINUE;
+        END;
+        parts := parts || cand.part;
+        names := names || cand.part::text;
+        nctrls := nctrls || cardinality(cs);
+        totals := totals || (SELECT coalesce(sum(x.n), 0)::bigint FROM unnest(ns) AS x(n));
+        lp := lp || array_fill(cand.part::text, ARRAY[cardinality(cs)]);
+        lc := lc || cs;
+        ln := ln || ns;
+    END LOOP;
+    IF cardinality(parts) = 0 THEN
         RETURN;
+    END IF;
+
+    ok := array_fill(true, ARRAY[cardinality(parts)]);
+    BEGIN
+        EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', tbl);
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
-        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                      started, finished, status, error)
-        VALUES (run, tbl, tbl::text, NULL, 'partition', partition_name,
-                now(), clock_timestamp(), 'error', msg);
-        RAISE WARNING 'purge: table %, partition % not detached: %', tbl, partition_name, msg
-            USING HINT = 'Its expired rows are deleted row by row instead.';
-        status := 'error';
-        RETURN;
+        ok := array_fill(false, ARRAY[cardinality(parts)]);
     END;
+    FOR i IN 1 .. cardinality(parts) LOOP
+        IF ok[i] THEN
+            BEGIN
+                EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', tbl, parts[i]);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+                ok[i] := false;
+            END;
+        END IF;
+        IF NOT ok[i] THEN
+            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                          started, finished, status, error)
+            VALUES (run, tbl, tbl::text, NULL, 'partition', names[i],
+                    now(), clock_timestamp(), 'error', msg);
+            RAISE WARNING 'purge: table %, partition % not detached: %', tbl, names[i], msg
+                USING HINT = 'Its expired rows are deleted row by row instead.';
+        END IF;
+    END LOOP;
+
+    INSERT INTO phleet.purge_detached (relid, partition_name, parent, table_name, run_id)
+    SELECT x.p, x.name, tbl, tbl::text, run
+      FROM unnest(parts, names, ok) AS x(p, name, ok)
+     WHERE x.ok;
+    -- one log row per partition and controller with rows in it; an empty
+    -- partition gets one row without a controller
+    INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                  keep, cutoff, started, rows_deleted, batches, longest_batch)
+    SELECT run, tbl, tbl::text, x.c, 'partition', x.p,
+           k.keep, now() - k.keep, now(), x.n, 1, clock_timestamp() - now()
+      FROM unnest(lp, lc, ln) AS x(p, c, n)
+     CROSS JOIN LATERAL (    -- phleet._keep(x.c, tbl), without a call per row
+          SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller = x.c),
+                          (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller IS NULL)) AS keep) k
+     WHERE x.p = ANY (SELECT y.name FROM unnest(names, ok) AS y(name, ok) WHERE y.ok)
+    UNION ALL
+    SELECT run, tbl, tbl::text, NULL, 'partition', y.name,
+           NULL, NULL, now(), 0, 1, clock_timestamp() - now()
+      FROM unnest(names, nctrls, ok) AS y(name, nc, ok)
+     WHERE y.ok AND y.nc = 0;
+
+    FOR i IN 1 .. cardinality(parts) LOOP
+        partition_name := names[i];
+        IF ok[i] THEN
+            status := 'detached';
+            rows_deleted := totals[i];
+            cs := ARRAY(SELECT x.c FROM unnest(lp, lc) AS x(p, c) WHERE x.p = names[i]);
+            RAISE NOTICE 'purge: table %, partition % detached: % rows%', tbl, names[i], totals[i],
+                CASE WHEN cardinality(cs) = 0 THEN ''
+                     WHEN cardinality(cs) <= 3 THEN ' of ' || array_to_string(cs, ', ')
+                     ELSE format(' of %s controllers', cardinality(cs)) END;
+        ELSE
+            status := 'error';
+            rows_deleted := 0;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
-COMMENT ON FUNCTION phleet._purge_partition(bigint, regclass, regclass) IS
-    'Internal: one transaction of a purge that detaches one expired partition (dropped later by _purge_drop_detached)';
+COMMENT ON FUNCTION phleet._purge_partitions(bigint, regclass, integer) IS
+    'Internal: one transaction of a purge that detaches up to max_parts expired partitions of a table (dropped later by _purge_drop_detached)';
 
 -- Drop every partition in phleet.purge_detached, in one transaction: no lock
--- on the tables they came from, only on the detached tables themselves, and
--- one commit for all of them.  A recorded partition is dropped only if the
--- relation with its oid still has its name and is not a partition again
--- (re-attached by hand: it is forgotten, not dropped).  The log rows of the
--- run that detached it become 'done'; a partition an earlier run left
--- behind (interrupted between its detach and its drop) gets a row of this
--- run with no rows (they are logged in that run).  Returns how many
--- partitions were dropped.
+-- on the tables they came from, only on the detached tables themselves, one
+-- DROP TABLE statement for all of them (one by one only if that fails) and
+-- one commit.  A recorded partition is dropped only if the relation with
+-- its oid still has its name and is not a partition again (re-attached by
+-- hand: it is forgotten, not dropped).  The log rows of the run that
+-- detached it become 'done'; a partition an earlier run left behind
+-- (interrupted between its detach and its drop) gets a row of this run with
+-- no rows (they are logged in that run).  Returns how many partitions were
+-- dropped.
 CREATE FUNCTION phleet._purge_drop_detached(run bigint)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
@@ -831,10 +893,12 @@ AS $$
 DECLARE
     d record;
     msg text;
+    todo phleet.purge_detached[] := '{}';
+    gone boolean[];
     dropped integer := 0;
     names text[] := '{}';
 BEGIN
-    FOR d IN SELECT x.relid, x.partition_name, x.parent, x.table_name, x.run_id,
+    FOR d IN SELECT x AS row,
                     c.oid IS NOT NULL AND c.oid::regclass::text = x.partition_name AS same,
                     coalesce(c.relispartition, false) AS attached
                FROM phleet.purge_detached x
@@ -842,39 +906,62 @@ BEGIN
               ORDER BY x.detached_at, x.relid
     LOOP
         IF NOT d.same OR d.attached THEN
-            DELETE FROM phleet.purge_detached x WHERE x.relid = d.relid;
+            DELETE FROM phleet.purge_detached x WHERE x.relid = (d.row).relid;
             RAISE WARNING 'purge: partition % detached from table % by purge run % was not dropped: %',
-                d.partition_name, d.table_name, d.run_id,
+                (d.row).partition_name, (d.row).table_name, (d.row).run_id,
                 CASE WHEN d.attached THEN 'it is a partition again'
                      ELSE 'it no longer exists under that name' END
                 USING HINT = 'phleet.purge() forgets it: a partition attached again is purged like any other, a table renamed or dropped by hand is left to whoever did it.';
             CONTINUE;
         END IF;
-        BEGIN
-            EXECUTE format('DROP TABLE %s', d.relid::regclass);
-            DELETE FROM phleet.purge_detached x WHERE x.relid = d.relid;
-            IF d.run_id = run THEN
-                UPDATE phleet.purge_log l
-                   SET status = 'done', finished = clock_timestamp(),
-                       longest_batch = greatest(l.longest_batch, clock_timestamp() - now())
-                 WHERE l.run_id = run AND l.method = 'partition' AND l.relid = d.parent
-                   AND l.partition_name = d.partition_name AND l.status = 'running';
-            ELSE
-                INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                              started, finished, status, batches, longest_batch)
-                VALUES (run, d.parent, d.table_name, NULL, 'partition', d.partition_name,
-                        now(), clock_timestamp(), 'done', 1, clock_timestamp() - now());
-                RAISE NOTICE 'purge: table %, partition % dropped, left detached by purge run %',
-                    d.table_name, d.partition_name, d.run_id;
-            END IF;
-            dropped := dropped + 1;
-            names := names || d.partition_name;
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
-            RAISE WARNING 'purge: partition % detached from table % not dropped: %',
-                d.partition_name, d.table_name, msg
-                USING HINT = 'It stays in phleet.purge_detached; the next purge drops it.';
-        END;
+        todo := todo || d.row;
+    END LOOP;
+    IF cardinality(todo) = 0 THEN
+        RETURN 0;
+    END IF;
+
+    -- all in one statement (one dependency walk, one sql_drop event)
+    gone := array_fill(true, ARRAY[cardinality(todo)]);
+    BEGIN
+        EXECUTE 'DROP TABLE ' || (SELECT string_agg(x.relid::regclass::text, ', ') FROM unnest(todo) AS x);
+    EXCEPTION WHEN OTHERS THEN
+        -- one by one: those that can go, go
+        FOR i IN 1 .. cardinality(todo) LOOP
+            BEGIN
+                EXECUTE format('DROP TABLE %s', todo[i].relid::regclass);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+                gone[i] := false;
+                RAISE WARNING 'purge: partition % detached from table % not dropped: %',
+                    todo[i].partition_name, todo[i].table_name, msg
+                    USING HINT = 'It stays in phleet.purge_detached; the next purge drops it.';
+            END;
+        END LOOP;
+    END;
+
+    DELETE FROM phleet.purge_detached x
+     WHERE x.relid IN (SELECT y.relid FROM unnest(todo) WITH ORDINALITY AS y WHERE gone[y.ordinality]);
+    -- the log rows of the partitions this run detached are done; each
+    -- leftover of an earlier run gets a row of its own
+    UPDATE phleet.purge_log l
+       SET status = 'done', finished = clock_timestamp(),
+           longest_batch = greatest(l.longest_batch, clock_timestamp() - now())
+      FROM unnest(todo) WITH ORDINALITY AS y
+     WHERE gone[y.ordinality] AND y.run_id = run
+       AND l.run_id = run AND l.method = 'partition' AND l.relid = y.parent
+       AND l.partition_name = y.partition_name AND l.status = 'running';
+    FOR i IN 1 .. cardinality(todo) LOOP
+        CONTINUE WHEN NOT gone[i];
+        IF todo[i].run_id <> run THEN
+            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                          started, finished, status, batches, longest_batch)
+            VALUES (run, todo[i].parent, todo[i].table_name, NULL, 'partition', todo[i].partition_name,
+                    now(), clock_timestamp(), 'done', 1, clock_timestamp() - now());
+            RAISE NOTICE 'purge: table %, partition % dropped, left detached by purge run %',
+                todo[i].table_name, todo[i].partition_name, todo[i].run_id;
+        END IF;
+        dropped := dropped + 1;
+        names := names || todo[i].partition_name;
     END LOOP;
     IF dropped > 0 THEN
         RAISE NOTICE 'purge: % detached partition% dropped: %', dropped,
@@ -1248,8 +1335,7 @@ DECLARE
     tbl regclass;
     cohorts timestamptz[];
     cohort timestamptz;
-    p record;
-    part regclass;
+    n bigint;
     b record;
     lo text;
     width interval;
@@ -1282,17 +1368,16 @@ BEGIN
     -- deleted something: every run makes progress, however small its budget.
     <<tables>>
     FOREACH tbl IN ARRAY tbls LOOP
-        -- whole partitions first: each detached in a transaction of its
-        -- own, then all of them dropped in one
+        -- whole partitions first: detached in short transactions of at
+        -- most 32 partitions each, then all of them dropped in one
         detached := 0;
-        FOREACH part IN ARRAY ARRAY(SELECT c.part FROM phleet._purge_partition_candidates(tbl) c) LOOP
+        LOOP
             EXIT WHEN progressed AND clock_timestamp() >= deadline;
-            SELECT * INTO p FROM phleet._purge_partition(run_id, tbl, part);
+            SELECT count(*) INTO n FROM phleet._purge_partitions(run_id, tbl, 32) x WHERE x.status = 'detached';
             COMMIT;
-            IF p.status = 'detached' THEN
-                progressed := true;
-                detached := detached + 1;
-            END IF;
+            detached := detached + n;
+            progressed := progressed OR n > 0;
+            EXIT WHEN n < 32;
         END LOOP;
         IF detached > 0 THEN
             PERFORM phleet._purge_drop_detached(run_id);
@@ -1522,7 +1607,7 @@ REVOKE ALL ON FUNCTION
     phleet._purge_start(integer, interval), phleet._purge_tables(),
     phleet._purge_partition_candidates(regclass, regclass),
     phleet._purge_partition_droppable(regclass, regclass, text, text[]),
-    phleet._purge_partition(bigint, regclass, regclass), phleet._purge_drop_detached(bigint),
+    phleet._purge_partitions(bigint, regclass, integer), phleet._purge_drop_detached(bigint),
     phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_finish(bigint, boolean), phleet._cron_check()
@@ -1535,7 +1620,7 @@ GRANT EXECUTE ON FUNCTION
     phleet.purge_preview(), phleet.schedule_purge(text), phleet.unschedule_purge(),
     phleet._purge_can_commit(), phleet._purge_start(integer, interval), phleet._purge_tables(),
     phleet._purge_partition_candidates(regclass, regclass),
-    phleet._purge_partition(bigint, regclass, regclass), phleet._purge_drop_detached(bigint),
+    phleet._purge_partitions(bigint, regclass, integer), phleet._purge_drop_detached(bigint),
     phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_finish(bigint, boolean)
