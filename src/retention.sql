@@ -724,17 +724,17 @@ COMMENT ON FUNCTION phleet._purge_partition_counts(regclass, name) IS
 
 -- Detach the expired partitions of a table, at most max_parts of them
 -- (oldest first), in one short transaction.  First, under a SHARE lock on
--- phleet.legal_holds (no hold can appear) and on each candidate partition
--- (no row can come or go; readers go on), each candidate's rows are counted
--- per controller and it is checked to be a partition the purge may drop
--- (status 'kept' if a controller's policy or hold keeps it).  Then one
--- ACCESS EXCLUSIVE lock on the table (waiting at most lock_timeout) for the
--- DETACH PARTITIONs, which change only the catalogs, the partitions'
--- phleet.purge_detached rows and one purge_log row per partition and
--- controller that had rows in it ('running' until
+-- phleet.legal_holds (no hold can appear) and on the candidate partitions
+-- (no row can come or go; readers go on), taken max_parts at a time, each
+-- candidate's rows are counted per controller and it is checked to be a
+-- partition the purge may drop (status 'kept' if a controller's policy or
+-- hold keeps it).  Then one ACCESS EXCLUSIVE lock on the table (waiting at
+-- most lock_timeout) for the DETACH PARTITIONs, which change only the
+-- catalogs, the partitions' phleet.purge_detached rows and one purge_log row
+-- per partition and controller that had rows in it ('running' until
 -- phleet._purge_drop_detached() drops it), then the commit.  A partition
--- that fails (a lock timeout on it, a foreign key) is logged as an error
--- and its rows are left to the row-by-row purge; the others go on.
+-- that fails (a lock timeout on it, a foreign key) is logged as an error and
+-- its rows are left to the row-by-row purge; the others go on.
 CREATE FUNCTION phleet._purge_partitions(run bigint, tbl regclass, max_parts integer DEFAULT 32)
 RETURNS TABLE (partition_name text, status text, rows_deleted bigint)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -745,61 +745,119 @@ SET datestyle = 'ISO, YMD'
 AS $$
 DECLARE
     t record := phleet._purge_target(tbl);
-    cand record;
-    cs text[];
-    ns bigint[];
+    cands regclass[];
+    uppers text[];
+    chunk regclass[];
+    locked regclass[];
+    first integer := 1;
+    p regclass;
+    r record;
+    q_check text;
     parts regclass[] := '{}';       -- the partitions to detach, and per partition:
     names text[] := '{}';           --   its name,
+    totals bigint[] := '{}';        --   its rows,
     nctrls integer[] := '{}';       --   how many controllers have rows in it
-    totals bigint[] := '{}';        --   and its rows
+    whose text[] := '{}';           --   and which (for the NOTICE)
     lp text[] := '{}';              -- per partition and controller with rows:
-    lc text[] := '{}';              --   the log rows' partition, controller
-    ln bigint[] := '{}';            --   and rows
+    lc text[] := '{}';              --   the log rows' partition, controller,
+    ln bigint[] := '{}';            --   rows
+    lk interval[] := '{}';          --   and retention period
     ok boolean[];
+    failed text[] := '{}';
     msg text;
-    i integer;
 BEGIN
+    SELECT coalesce(array_agg(c.part ORDER BY c.n), '{}'), coalesce(array_agg(c.upper_bound ORDER BY c.n), '{}')
+      INTO cands, uppers
+      FROM phleet._purge_partition_candidates(tbl) WITH ORDINALITY AS c(part, upper_bound, n);
+    IF cardinality(cands) = 0 THEN
+        RETURN;
+    END IF;
     -- (no asynchronous commit risk: the drop's commit flushes the WAL of
     -- the detach before it; a detach lost in a crash leaves the partitions
     -- attached and nothing recorded)
     PERFORM set_config('synchronous_commit', 'off', true);
     LOCK TABLE phleet.legal_holds IN SHARE MODE;
-    FOR cand IN SELECT * FROM phleet._purge_partition_candidates(tbl) LOOP
-        EXIT WHEN cardinality(parts) >= max_parts;
+
+    -- Rows per controller of each locked candidate ($1, with upper bounds
+    -- $2 of candidates $3), and whether every one of its controllers is past
+    -- its policy for the whole partition and none is under a hold (what
+    -- phleet._purge_partition_droppable() says, for all at once); an empty
+    -- partition goes once it is past every policy of the table.
+    q_check := format($q$
+        SELECT x.part, x.cs, x.ns, x.keeps,
+               (SELECT coalesce(sum(y.n), 0)::bigint FROM unnest(x.ns) AS y(n)) AS total,
+               NOT x.blocked AND x.earliest IS NOT NULL AND x.up::%1$s <= x.earliest::%1$s AS droppable
+          FROM (SELECT l.part, l.n, u.up, c.controllers AS cs, c.counts AS ns, d.keeps,
+                       CASE WHEN cardinality(c.controllers) = 0
+                            THEN (SELECT min(now() - r.keep) FROM phleet.retention_rules r WHERE r.relid = $4)
+                            ELSE d.earliest END AS earliest,
+                       coalesce(d.blocked, false) AS blocked
+                  FROM unnest($1) WITH ORDINALITY AS l(part, n)
+                  JOIN unnest($3, $2) AS u(part, up) ON u.part = l.part
+                 CROSS JOIN LATERAL phleet._purge_partition_counts(l.part, $5) c
+                 CROSS JOIN LATERAL (
+                      SELECT min(now() - k.keep) AS earliest, bool_or(k.keep IS NULL OR k.held) AS blocked,
+                             array_agg(k.keep ORDER BY z.i) AS keeps
+                        FROM unnest(c.controllers) WITH ORDINALITY AS z(c, i)
+                       CROSS JOIN LATERAL (
+                            SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = $4 AND r.controller = z.c),
+                                            (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = $4 AND r.controller IS NULL)) AS keep,
+                                   EXISTS (SELECT FROM phleet.legal_holds h
+                                            WHERE h.released_at IS NULL AND h.controller = z.c
+                                              AND (h.relid IS NULL OR h.relid = $4)) AS held) k) d) x
+         ORDER BY x.n$q$, t.time_type);
+
+    -- candidates max_parts at a time, until max_parts may go
+    WHILE first <= cardinality(cands) AND cardinality(parts) < max_parts LOOP
+        chunk := cands[first : first + max_parts - 1];
+        first := first + max_parts;
         BEGIN
-            EXECUTE format('LOCK TABLE %s IN SHARE MODE', cand.part);
-            -- now that no row can come or go and no hold can appear: its
-            -- rows per controller, and whether all of them may go
-            SELECT x.controllers, x.counts INTO cs, ns
-              FROM phleet._purge_partition_counts(cand.part, t.controller_column) x;
-            IF phleet._purge_partition_droppable(tbl, cand.part, cand.upper_bound, cs) IS NULL THEN
-                partition_name := cand.part::text;
+            EXECUTE 'LOCK TABLE ' || array_to_string(chunk::text[], ', ') || ' IN SHARE MODE';
+            locked := chunk;
+        EXCEPTION WHEN OTHERS THEN
+            -- one by one: those that can be locked go on
+            locked := '{}';
+            FOREACH p IN ARRAY chunk LOOP
+                BEGIN
+                    EXECUTE format('LOCK TABLE %s IN SHARE MODE', p);
+                    locked := locked || p;
+                EXCEPTION WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+                    INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                                  started, finished, status, error)
+                    VALUES (run, tbl, tbl::text, NULL, 'partition', p::text,
+                            now(), clock_timestamp(), 'error', msg);
+                    RAISE WARNING 'purge: table %, partition % not detached: %', tbl, p, msg
+                        USING HINT = 'Its expired rows are deleted row by row instead.';
+                    partition_name := p::text;
+                    status := 'error';
+                    rows_deleted := 0;
+                    RETURN NEXT;
+                END;
+            END LOOP;
+        END;
+        FOR r IN EXECUTE q_check USING locked, uppers, cands, tbl, t.controller_column LOOP
+            IF NOT r.droppable THEN
+                partition_name := r.part::text;
                 status := 'kept';
                 rows_deleted := 0;
                 RETURN NEXT;
                 CONTINUE;
             END IF;
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
-            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                          started, finished, status, error)
-            VALUES (run, tbl, tbl::text, NULL, 'partition', cand.part::text,
-                    now(), clock_timestamp(), 'error', msg);
-            RAISE WARNING 'purge: table %, partition % not detached: %', tbl, cand.part, msg
-                USING HINT = 'Its expired rows are deleted row by row instead.';
-            partition_name := cand.part::text;
-            status := 'error';
-            rows_deleted := 0;
-            RETURN NEXT;
-            CONTINUE;
-        END;
-        parts := parts || cand.part;
-        names := names || cand.part::text;
-        nctrls := nctrls || cardinality(cs);
-        totals := totals || (SELECT coalesce(sum(x.n), 0)::bigint FROM unnest(ns) AS x(n));
-        lp := lp || array_fill(cand.part::text, ARRAY[cardinality(cs)]);
-        lc := lc || cs;
-        ln := ln || ns;
+            -- past max_parts: left to the next transaction
+            CONTINUE WHEN cardinality(parts) >= max_parts;
+            parts := parts || r.part;
+            names := names || r.part::text;
+            totals := totals || r.total;
+            nctrls := nctrls || cardinality(r.cs);
+            whose := whose || CASE WHEN cardinality(r.cs) = 0 THEN ''
+                                   WHEN cardinality(r.cs) <= 3 THEN ' of ' || array_to_string(r.cs, ', ')
+                                   ELSE format(' of %s controllers', cardinality(r.cs)) END;
+            lp := lp || array_fill(r.part::text, ARRAY[cardinality(r.cs)]);
+            lc := lc || r.cs;
+            ln := ln || r.ns;
+            lk := lk || r.keeps;
+        END LOOP;
     END LOOP;
     IF cardinality(parts) = 0 THEN
         RETURN;
@@ -822,6 +880,7 @@ BEGIN
             END;
         END IF;
         IF NOT ok[i] THEN
+            failed := failed || names[i];
             INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
                                           started, finished, status, error)
             VALUES (run, tbl, tbl::text, NULL, 'partition', names[i],
@@ -833,35 +892,26 @@ BEGIN
 
     INSERT INTO phleet.purge_detached (relid, partition_name, parent, table_name, run_id)
     SELECT x.p, x.name, tbl, tbl::text, run
-      FROM unnest(parts, names, ok) AS x(p, name, ok)
-     WHERE x.ok;
+      FROM unnest(parts, names) AS x(p, name)
+     WHERE x.name <> ALL (failed);
     -- one log row per partition and controller with rows in it; an empty
     -- partition gets one row without a controller
     INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
                                   keep, cutoff, started, rows_deleted, batches, longest_batch)
-    SELECT run, tbl, tbl::text, x.c, 'partition', x.p,
-           k.keep, now() - k.keep, now(), x.n, 1, clock_timestamp() - now()
-      FROM unnest(lp, lc, ln) AS x(p, c, n)
-     CROSS JOIN LATERAL (    -- phleet._keep(x.c, tbl), without a call per row
-          SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller = x.c),
-                          (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller IS NULL)) AS keep) k
-     WHERE x.p = ANY (SELECT y.name FROM unnest(names, ok) AS y(name, ok) WHERE y.ok)
+    SELECT run, tbl, tbl::text, x.c, 'partition', x.p, x.k, now() - x.k, now(), x.n, 1, clock_timestamp() - now()
+      FROM unnest(lp, lc, ln, lk) AS x(p, c, n, k)
+     WHERE x.p <> ALL (failed)
     UNION ALL
-    SELECT run, tbl, tbl::text, NULL, 'partition', y.name,
-           NULL, NULL, now(), 0, 1, clock_timestamp() - now()
-      FROM unnest(names, nctrls, ok) AS y(name, nc, ok)
-     WHERE y.ok AND y.nc = 0;
+    SELECT run, tbl, tbl::text, NULL, 'partition', y.name, NULL, NULL, now(), 0, 1, clock_timestamp() - now()
+      FROM unnest(names, nctrls) AS y(name, nc)
+     WHERE y.nc = 0 AND y.name <> ALL (failed);
 
     FOR i IN 1 .. cardinality(parts) LOOP
         partition_name := names[i];
         IF ok[i] THEN
             status := 'detached';
             rows_deleted := totals[i];
-            cs := ARRAY(SELECT x.c FROM unnest(lp, lc) AS x(p, c) WHERE x.p = names[i]);
-            RAISE NOTICE 'purge: table %, partition % detached: % rows%', tbl, names[i], totals[i],
-                CASE WHEN cardinality(cs) = 0 THEN ''
-                     WHEN cardinality(cs) <= 3 THEN ' of ' || array_to_string(cs, ', ')
-                     ELSE format(' of %s controllers', cardinality(cs)) END;
+            RAISE NOTICE 'purge: table %, partition % detached: % rows%', tbl, names[i], totals[i], whose[i];
         ELSE
             status := 'error';
             rows_deleted := 0;
@@ -975,6 +1025,28 @@ $$;
 COMMENT ON FUNCTION phleet._purge_drop_detached(bigint) IS
     'Internal: one transaction of a purge that drops all partitions detached and not dropped yet';
 
+-- Every controller with a policy in a table, by handle: the retention period
+-- in force (phleet._keep()), its cut-off now and whether a hold covers its
+-- rows there (phleet._held()), for all controllers in one query.
+CREATE FUNCTION phleet._purge_policies(tbl regclass)
+RETURNS TABLE (controller text, keep interval, cutoff timestamptz, held boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT x.handle, k.keep, now() - k.keep,
+       EXISTS (SELECT FROM phleet.legal_holds h
+                WHERE h.released_at IS NULL AND h.controller = x.handle
+                  AND (h.relid IS NULL OR h.relid = _purge_policies.tbl))
+  FROM phleet.controllers x
+ CROSS JOIN LATERAL (
+      SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = _purge_policies.tbl AND r.controller = x.handle),
+                      (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = _purge_policies.tbl AND r.controller IS NULL)) AS keep) k
+ WHERE k.keep IS NOT NULL
+ ORDER BY x.handle
+$$;
+COMMENT ON FUNCTION phleet._purge_policies(regclass) IS
+    'Internal: retention period, cut-off and hold of every controller with a policy in a table';
+
 -- Begin the row-by-row purge of a table: one purge_log row per controller
 -- with expired rows ('running', committed before any row goes) or with
 -- expired rows under a hold ('held').  Returns the cut-offs of the cohorts
@@ -989,20 +1061,20 @@ DECLARE
     t record := phleet._purge_target(tbl);
     c record;
     n bigint;
-    found_one boolean;
+    expired text[];
 BEGIN
     IF t.time_column IS NULL THEN
         RETURN;
     END IF;
     LOCK TABLE phleet.legal_holds IN SHARE MODE;
-    FOR c IN
-        SELECT x.handle AS controller, phleet._keep(x.handle, tbl) AS keep,
-               now() - phleet._keep(x.handle, tbl) AS cutoff,
-               phleet._held(x.handle, tbl) AS held
-          FROM phleet.controllers x
-         WHERE phleet._keep(x.handle, tbl) IS NOT NULL
-         ORDER BY x.handle
-    LOOP
+    -- the controllers not under a hold that have expired rows, in one query
+    -- (LIMIT: one index probe per controller, never a join over the table)
+    EXECUTE format('SELECT coalesce(array_agg(p.controller), ''{}'') FROM phleet._purge_policies($1) p
+                     CROSS JOIN LATERAL (SELECT FROM %s WHERE %I = p.controller AND %I < p.cutoff::%s LIMIT 1) e
+                     WHERE NOT p.held',
+                   tbl, t.controller_column, t.time_column, t.time_type)
+        INTO expired USING tbl;
+    FOR c IN SELECT * FROM phleet._purge_policies(tbl) p WHERE p.held OR p.controller = ANY (expired) LOOP
         IF c.held THEN
             EXECUTE format('SELECT count(*) FROM %s WHERE %I = $1 AND %I < $2::%s',
                            tbl, t.controller_column, t.time_column, t.time_type)
@@ -1016,13 +1088,8 @@ BEGIN
                     tbl, c.controller, n;
             END IF;
         ELSE
-            EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I = $1 AND %I < $2::%s)',
-                           tbl, t.controller_column, t.time_column, t.time_type)
-                INTO found_one USING c.controller, c.cutoff;
-            IF found_one THEN
-                INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, keep, cutoff)
-                VALUES (run, tbl, tbl::text, c.controller, 'rows', c.keep, c.cutoff);
-            END IF;
+            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, keep, cutoff)
+            VALUES (run, tbl, tbl::text, c.controller, 'rows', c.keep, c.cutoff);
         END IF;
     END LOOP;
     RETURN QUERY SELECT DISTINCT l.cutoff FROM phleet.purge_log l
@@ -1608,7 +1675,7 @@ REVOKE ALL ON FUNCTION
     phleet._purge_partition_candidates(regclass, regclass),
     phleet._purge_partition_droppable(regclass, regclass, text, text[]),
     phleet._purge_partitions(bigint, regclass, integer), phleet._purge_drop_detached(bigint),
-    phleet._purge_begin_table(bigint, regclass),
+    phleet._purge_policies(regclass), phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_finish(bigint, boolean), phleet._cron_check()
 FROM PUBLIC;
