@@ -238,7 +238,7 @@ SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 SELECT controller, method, partition_name, status, rows_deleted, longest_batch IS NOT NULL AS timed
   FROM phleet.purge_log WHERE table_name = 'public.pur_parted' ORDER BY id;
 RESET ROLE;
-SELECT tableoid::regclass AS part, controller, count(*) FROM pur_parted GROUP BY 1, 2 ORDER BY 1::text, 2;
+SELECT tableoid::regclass AS part, controller, count(*) FROM pur_parted GROUP BY 1, 2 ORDER BY tableoid::regclass::text, 2;
 SET ROLE regress_purge_admin;
 -- a policy for c longer than 2002's age keeps it, a shorter one lets it go
 SET client_min_messages = warning;
@@ -297,7 +297,7 @@ SELECT severity, object, hint FROM phleet.check() WHERE finding LIKE 'partition 
 SELECT controller, method, partition_name, status, rows_deleted, finished IS NULL AS unfinished
   FROM phleet.purge_log WHERE table_name = 'public.pur_left' ORDER BY id;
 RESET ROLE;
-SELECT tableoid::regclass AS part, controller, count(*) FROM pur_left GROUP BY 1, 2 ORDER BY 1::text, 2;
+SELECT tableoid::regclass AS part, controller, count(*) FROM pur_left GROUP BY 1, 2 ORDER BY tableoid::regclass::text, 2;
 -- meanwhile someone drops one of them and attaches another one again
 DROP TABLE pur_left_2002;
 ALTER TABLE pur_left ATTACH PARTITION pur_left_2003 FOR VALUES FROM ('2003-01-01') TO ('2004-01-01');
