@@ -320,6 +320,35 @@ SET ROLE regress_purge_app;
 SELECT phleet._purge_drop_detached(1);
 RESET ROLE;
 
+-- a partition that cannot be detached (rows of it are referenced by a
+-- foreign key) is logged as an error, without log rows for its controllers
+-- (its rows are left to the row-by-row purge); the other expired partition
+-- of the same transaction goes
+CREATE TABLE pur_fk (id bigint, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE pur_fk_2001 PARTITION OF pur_fk FOR VALUES FROM ('2001-01-01') TO ('2002-01-01');
+CREATE TABLE pur_fk_2002 PARTITION OF pur_fk FOR VALUES FROM ('2002-01-01') TO ('2003-01-01');
+CREATE TABLE pur_fk_now PARTITION OF pur_fk FOR VALUES FROM ('2003-01-01') TO (MAXVALUE);
+CREATE TABLE pur_fk_ref (id bigint, at timestamptz, FOREIGN KEY (id, at) REFERENCES pur_fk);
+SET client_min_messages = warning;
+SELECT phleet.govern('pur_fk');
+SELECT phleet.retain('pur_fk', '1 year', 'at');
+RESET client_min_messages;
+BEGIN;
+SELECT phleet.enter('pur-a');
+INSERT INTO pur_fk SELECT g, timestamptz '2001-05-01' FROM generate_series(1, 3) g;
+INSERT INTO pur_fk SELECT g, timestamptz '2002-05-01' FROM generate_series(1, 4) g;
+COMMIT;
+INSERT INTO pur_fk_ref VALUES (1, '2002-05-01');
+SELECT phleet._purge_start(10000, '1 hour') AS fk_run \gset
+SELECT p.* FROM phleet._purge_partitions(:fk_run, 'pur_fk') p;
+SELECT controller, method, partition_name, status, rows_deleted, error
+  FROM phleet.purge_log WHERE run_id = :fk_run ORDER BY id;
+SELECT partition_name FROM phleet.purge_detached ORDER BY 1;
+SELECT phleet._purge_drop_detached(:fk_run);
+SELECT c.relname FROM pg_class c WHERE c.relname LIKE 'pur_fk%' AND c.relkind IN ('r', 'p') ORDER BY 1;
+SELECT * FROM phleet._purge_finish(:fk_run, false);
+DROP TABLE pur_fk_ref, pur_fk;
+
 -- the rows per controller a partition drop logs: counted from the index,
 -- exact whether or not the visibility map is set (deleted rows, an aborted
 -- insert, updated rows), and without reading the heap once it is

@@ -728,13 +728,14 @@ COMMENT ON FUNCTION phleet._purge_partition_counts(regclass, name) IS
 -- (no row can come or go; readers go on), taken max_parts at a time, each
 -- candidate's rows are counted per controller and it is checked to be a
 -- partition the purge may drop (status 'kept' if a controller's policy or
--- hold keeps it).  Then one ACCESS EXCLUSIVE lock on the table (waiting at
--- most lock_timeout) for the DETACH PARTITIONs, which change only the
--- catalogs, the partitions' phleet.purge_detached rows and one purge_log row
--- per partition and controller that had rows in it ('running' until
--- phleet._purge_drop_detached() drops it), then the commit.  A partition
--- that fails (a lock timeout on it, a foreign key) is logged as an error and
--- its rows are left to the row-by-row purge; the others go on.
+-- hold keeps it).  The partitions' phleet.purge_detached rows and one
+-- purge_log row per partition and controller that had rows in it ('running'
+-- until phleet._purge_drop_detached() drops it) are written, then one ACCESS
+-- EXCLUSIVE lock on the table (waiting at most lock_timeout) is taken for the
+-- DETACH PARTITIONs, which change only the catalogs, and the commit.  A
+-- partition that fails (a lock timeout on it, a foreign key) loses those
+-- rows, is logged as an error and its rows are left to the row-by-row purge;
+-- the others go on.
 CREATE FUNCTION phleet._purge_partitions(run bigint, tbl regclass, max_parts integer DEFAULT 32)
 RETURNS TABLE (partition_name text, status text, rows_deleted bigint)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -763,7 +764,6 @@ DECLARE
     ln bigint[] := '{}';            --   rows
     lk interval[] := '{}';          --   and retention period
     ok boolean[];
-    failed text[] := '{}';
     msg text;
 BEGIN
     SELECT coalesce(array_agg(c.part ORDER BY c.n), '{}'), coalesce(array_agg(c.upper_bound ORDER BY c.n), '{}')
@@ -863,6 +863,22 @@ BEGIN
         RETURN;
     END IF;
 
+    -- what the detach records, written before the table is locked: the
+    -- partitions, and one log row per partition and controller with rows in
+    -- it (an empty partition gets one row without a controller)
+    INSERT INTO phleet.purge_detached (relid, partition_name, parent, table_name, run_id)
+    SELECT x.p, x.name, tbl, tbl::text, run
+      FROM unnest(parts, names) AS x(p, name);
+    INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                  keep, cutoff, started, rows_deleted, batches, longest_batch)
+    SELECT run, tbl, tbl::text, x.c, 'partition', x.p, x.k, now() - x.k, now(), x.n, 1, clock_timestamp() - now()
+      FROM unnest(lp, lc, ln, lk) AS x(p, c, n, k)
+    UNION ALL
+    SELECT run, tbl, tbl::text, NULL, 'partition', y.name, NULL, NULL, now(), 0, 1, clock_timestamp() - now()
+      FROM unnest(names, nctrls) AS y(name, nc)
+     WHERE y.nc = 0;
+
+    -- the table's exclusive lock, for the DETACHes and the commit
     ok := array_fill(true, ARRAY[cardinality(parts)]);
     BEGIN
         EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', tbl);
@@ -880,7 +896,10 @@ BEGIN
             END;
         END IF;
         IF NOT ok[i] THEN
-            failed := failed || names[i];
+            DELETE FROM phleet.purge_detached x WHERE x.relid = parts[i];
+            DELETE FROM phleet.purge_log l
+             WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'partition'
+               AND l.partition_name = names[i] AND l.status = 'running';
             INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
                                           started, finished, status, error)
             VALUES (run, tbl, tbl::text, NULL, 'partition', names[i],
@@ -889,22 +908,6 @@ BEGIN
                 USING HINT = 'Its expired rows are deleted row by row instead.';
         END IF;
     END LOOP;
-
-    INSERT INTO phleet.purge_detached (relid, partition_name, parent, table_name, run_id)
-    SELECT x.p, x.name, tbl, tbl::text, run
-      FROM unnest(parts, names) AS x(p, name)
-     WHERE x.name <> ALL (failed);
-    -- one log row per partition and controller with rows in it; an empty
-    -- partition gets one row without a controller
-    INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                  keep, cutoff, started, rows_deleted, batches, longest_batch)
-    SELECT run, tbl, tbl::text, x.c, 'partition', x.p, x.k, now() - x.k, now(), x.n, 1, clock_timestamp() - now()
-      FROM unnest(lp, lc, ln, lk) AS x(p, c, n, k)
-     WHERE x.p <> ALL (failed)
-    UNION ALL
-    SELECT run, tbl, tbl::text, NULL, 'partition', y.name, NULL, NULL, now(), 0, 1, clock_timestamp() - now()
-      FROM unnest(names, nctrls) AS y(name, nc)
-     WHERE y.nc = 0 AND y.name <> ALL (failed);
 
     FOR i IN 1 .. cardinality(parts) LOOP
         partition_name := names[i];
