@@ -23,14 +23,15 @@
 --     takes a SHARE lock on phleet.legal_holds before it reads the holds, so
 --     a hold either commits before the batch looks (and the batch sees it) or
 --     waits until the batch has committed.
---   - An expired partition leaves its table in two steps: each partition is
---     DETACHed in a short transaction of its own (catalog work only: the
---     table's ACCESS EXCLUSIVE lock lasts a few ms) that also records it in
---     phleet.purge_detached and logs its rows per controller; then all
---     partitions detached from a table are DROPped in one transaction that
---     holds no lock on the table, so the costs paid when dropped files are
---     released at commit (one scan of shared_buffers, the WAL flush) are paid
---     once, not once per partition.  A partition detached but not dropped
+--   - Expired partitions leave their table in two steps: all of a table's
+--     (up to 32 at a time) are DETACHed in one short transaction that also
+--     records them in phleet.purge_detached and logs their rows per
+--     controller (the table's ACCESS EXCLUSIVE lock covers only the DETACHes,
+--     catalog work, and the commit); then all partitions detached from a
+--     table are DROPped in one transaction that holds no lock on the table,
+--     so the costs paid when dropped files are released at commit (one scan
+--     of shared_buffers, the WAL flush) are paid once, not once per
+--     partition.  A partition detached but not dropped
 --     (crash, lock timeout) stays in phleet.purge_detached until a later
 --     purge drops it: every run first drops what earlier runs left there.
 
