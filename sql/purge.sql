@@ -349,6 +349,37 @@ SELECT c.relname FROM pg_class c WHERE c.relname LIKE 'pur_fk%' AND c.relkind IN
 SELECT * FROM phleet._purge_finish(:fk_run, false);
 DROP TABLE pur_fk_ref, pur_fk;
 
+-- phleet's ddl_command_end event trigger skips the ALTER TABLE commands that
+-- only detach partitions (phleet._ddl_detaches_only() says which), and only
+-- those: a partition attached again is isolated again
+CREATE FUNCTION pur_ddl_probe() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT x.command_tag, x.object_identity, phleet._ddl_detaches_only(x.command) AS detaches_only
+               FROM pg_event_trigger_ddl_commands() x
+    LOOP
+        RAISE NOTICE '% %: %', c.command_tag, c.object_identity, c.detaches_only;
+    END LOOP;
+END
+$$;
+CREATE TABLE pur_ddl (id integer, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE pur_ddl_1 PARTITION OF pur_ddl FOR VALUES FROM ('2001-01-01') TO ('2002-01-01');
+SET client_min_messages = warning;
+SELECT phleet.govern('pur_ddl');
+RESET client_min_messages;
+CREATE EVENT TRIGGER pur_ddl_probe ON ddl_command_end WHEN TAG IN ('ALTER TABLE') EXECUTE FUNCTION pur_ddl_probe();
+ALTER TABLE pur_ddl DETACH PARTITION pur_ddl_1;
+DROP POLICY phleet_isolation ON pur_ddl_1;
+ALTER TABLE pur_ddl ATTACH PARTITION pur_ddl_1 FOR VALUES FROM ('2001-01-01') TO ('2002-01-01');
+-- (DETACH PARTITION cannot share an ALTER TABLE with other subcommands)
+ALTER TABLE pur_ddl ADD COLUMN note text, DETACH PARTITION pur_ddl_1;
+ALTER TABLE pur_ddl ADD COLUMN note text;
+DROP EVENT TRIGGER pur_ddl_probe;
+SELECT tablename, policyname FROM pg_policies WHERE tablename LIKE 'pur_ddl%' ORDER BY 1, 2;
+DROP TABLE pur_ddl;
+DROP FUNCTION pur_ddl_probe();
+
 -- the rows per controller a partition drop logs: counted from the index,
 -- exact whether or not the visibility map is set (deleted rows, an aborted
 -- insert, updated rows), and without reading the heap once it is

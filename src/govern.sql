@@ -317,7 +317,7 @@ BEGIN
           FROM pg_event_trigger_ddl_commands() cmd
           JOIN pg_class c ON c.oid = cmd.objid AND cmd.classid = 'pg_class'::regclass
           JOIN phleet.governed gov ON gov.relid = pg_partition_root(cmd.objid)
-         WHERE c.relkind IN ('r', 'p') AND NOT phleet._ddl_detaches_only(cmd.command)
+         WHERE c.relkind IN ('r', 'p') AND phleet._ddl_detaches_only(cmd.command) IS NOT TRUE
     LOOP
         PERFORM phleet._isolate_tree(g.relid, g.controller_column, false);
     END LOOP;

@@ -764,6 +764,9 @@ DECLARE
     lc text[] := '{}';              --   the log rows' partition, controller,
     ln bigint[] := '{}';            --   rows
     lk interval[] := '{}';          --   and retention period
+    kept text[];
+    n0 integer;
+    m0 integer;
     ok boolean[];
     msg text;
 BEGIN
@@ -837,27 +840,55 @@ BEGIN
                 END;
             END LOOP;
         END;
-        FOR r IN EXECUTE q_check USING locked, uppers, cands, tbl, t.controller_column LOOP
-            IF NOT r.droppable THEN
-                partition_name := r.part::text;
-                status := 'kept';
-                rows_deleted := 0;
-                RETURN NEXT;
-                CONTINUE;
-            END IF;
-            -- past max_parts: left to the next transaction
-            CONTINUE WHEN cardinality(parts) >= max_parts;
-            parts := parts || r.part;
-            names := names || r.part::text;
-            totals := totals || r.total;
-            nctrls := nctrls || cardinality(r.cs);
-            whose := whose || CASE WHEN cardinality(r.cs) = 0 THEN ''
-                                   WHEN cardinality(r.cs) <= 3 THEN ' of ' || array_to_string(r.cs, ', ')
-                                   ELSE format(' of %s controllers', cardinality(r.cs)) END;
-            lp := lp || array_fill(r.part::text, ARRAY[cardinality(r.cs)]);
-            lc := lc || r.cs;
-            ln := ln || r.ns;
-            lk := lk || r.keeps;
+        -- (kept partitions are reported once the whole chunk is through)
+        kept := '{}';
+        n0 := cardinality(parts);
+        m0 := cardinality(lp);
+        BEGIN
+            FOR r IN EXECUTE q_check USING locked, uppers, cands, tbl, t.controller_column LOOP
+                IF NOT r.droppable THEN
+                    kept := kept || r.part::text;
+                    CONTINUE;
+                END IF;
+                -- past max_parts: left to the next transaction
+                CONTINUE WHEN cardinality(parts) >= max_parts;
+                parts := parts || r.part;
+                names := names || r.part::text;
+                totals := totals || r.total;
+                nctrls := nctrls || cardinality(r.cs);
+                whose := whose || CASE WHEN cardinality(r.cs) = 0 THEN ''
+                                       WHEN cardinality(r.cs) <= 3 THEN ' of ' || array_to_string(r.cs, ', ')
+                                       ELSE format(' of %s controllers', cardinality(r.cs)) END;
+                lp := lp || array_fill(r.part::text, ARRAY[cardinality(r.cs)]);
+                lc := lc || r.cs;
+                ln := ln || r.ns;
+                lk := lk || r.keeps;
+            END LOOP;
+        EXCEPTION WHEN OTHERS THEN
+            -- (not expected short of a damaged index: the chunk's partitions
+            -- are left to the row-by-row purge)
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+            parts := parts[1:n0];
+            names := names[1:n0];
+            totals := totals[1:n0];
+            nctrls := nctrls[1:n0];
+            whose := whose[1:n0];
+            lp := lp[1:m0];
+            lc := lc[1:m0];
+            ln := ln[1:m0];
+            lk := lk[1:m0];
+            kept := '{}';
+            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                          started, finished, status, error)
+            SELECT run, tbl, tbl::text, NULL, 'partition', x::text, now(), clock_timestamp(), 'error', msg
+              FROM unnest(locked) AS x;
+            RAISE WARNING 'purge: table %, partitions % not detached: %', tbl, array_to_string(locked::text[], ', '), msg
+                USING HINT = 'Their expired rows are deleted row by row instead.';
+        END;
+        FOREACH partition_name IN ARRAY kept LOOP
+            status := 'kept';
+            rows_deleted := 0;
+            RETURN NEXT;
         END LOOP;
     END LOOP;
     IF cardinality(parts) = 0 THEN
