@@ -6,10 +6,15 @@
 #   ROWS=2000000 bench/retention.sh         smaller
 #   PG_CONFIG=/path/to/pg_config bench/retention.sh
 #   PARTITION_ONLY=1 bench/retention.sh     only the partitioned table's two contenders
+#   REPEAT=3 PARTITION_ONLY=1 bench/retention.sh   the two partition contenders 3 times, alternating
+#   BENCH_DIR=/mnt/x/bench bench/retention.sh      cluster (data directory) on another file system
 #   LOAD_ONLY=1 bench/retention.sh          load, then leave the server running (stop it yourself)
 #
 # Builds and installs nothing: phleet must be installed for PG_CONFIG.  Makes
-# a throwaway cluster in $BENCH_DIR (port $BENCH_PORT), loads the data once
+# a throwaway cluster in $BENCH_DIR (port $BENCH_PORT; the directory is
+# emptied first, and the report names its file system and mount options:
+# dropping tables costs what the file system takes to release their files),
+# loads the data once
 # into template databases and runs every contender on a fresh copy
 # (CREATE DATABASE ... STRATEGY FILE_COPY), with the copy prewarmed into
 # shared_buffers and a CHECKPOINT just before, so each starts from the same
@@ -37,11 +42,12 @@ BENCH_PORT=${BENCH_PORT:-5548}
 SHARED_BUFFERS=${SHARED_BUFFERS:-3GB}
 PARTITION_ONLY=${PARTITION_ONLY:-0}
 LOAD_ONLY=${LOAD_ONLY:-0}
+REPEAT=${REPEAT:-1}
 
 if [ "$(id -u)" -eq 0 ]; then
     exec runuser -u postgres -- env ROWS="$ROWS" CONTROLLERS="$CONTROLLERS" BATCHES="$BATCHES" \
         PG_CONFIG="$PG_CONFIG" BENCH_DIR="$BENCH_DIR" BENCH_PORT="$BENCH_PORT" \
-        SHARED_BUFFERS="$SHARED_BUFFERS" PARTITION_ONLY="$PARTITION_ONLY" LOAD_ONLY="$LOAD_ONLY" "$0" "$@"
+        SHARED_BUFFERS="$SHARED_BUFFERS" PARTITION_ONLY="$PARTITION_ONLY" LOAD_ONLY="$LOAD_ONLY" REPEAT="$REPEAT" "$0" "$@"
 fi
 
 BIN=$("$PG_CONFIG" --bindir)
@@ -187,9 +193,12 @@ for spec in $BATCHES; do
 done
 fi
 
-# partitioned: whole partitions dropped vs the same rows deleted row by row
+# partitioned: whole partitions dropped vs the same rows deleted row by row,
+# REPEAT times, alternating
+speedups=()
+for r in $(seq 1 "$REPEAT"); do
 fresh base_parted run
-say "phleet.purge() on the partitioned table, partitions dropped"
+say "phleet.purge() on the partitioned table, partitions dropped (round $r)"
 t1=$(now_)
 PGOPTIONS="-c client_min_messages=warning" q run "CALL phleet.purge(10000, '1 hour')" >/dev/null
 t2=$(now_)
@@ -197,11 +206,11 @@ drop_s=$(secs "$t1" "$t2")
 read -r n longest parts < <(q run "SELECT rows_deleted, round(extract(epoch FROM longest_batch)::numeric, 3), partitions_dropped FROM phleet.purge_runs" | tr '|' ' ')
 detach_ms=$(q run "SELECT round(extract(epoch FROM max(l.finished - l.started))::numeric * 1000, 1) FROM phleet.purge_log l WHERE l.method = 'partition' AND l.controller = 'c0'")
 drop_rate=$(python3 -c "print(round($n / $drop_s))")
-row "| partitioned, \`CALL phleet.purge()\`: $parts partitions detached one by one, then dropped in one transaction | $n | $drop_s s | $drop_rate | $longest s (the longest of the detach transactions — SHARE lock on the partition, count, checks, DETACH under ACCESS EXCLUSIVE on the table — and the drop transaction, which locks only the detached tables; commits not included) |"
+row "| partitioned, \`CALL phleet.purge()\`: $parts partitions detached in one transaction, then dropped in one (round $r) | $n | $drop_s s | $drop_rate | $longest s (the detach transaction — SHARE locks on the partitions, counts, checks, DETACHes under ACCESS EXCLUSIVE on the table — or the drop transaction, which locks only the detached tables; commits not included) |"
 psql_ -d postgres -c "DROP DATABASE run"
 
 fresh base_parted run
-say "phleet.purge() on the partitioned table, row by row"
+say "phleet.purge() on the partitioned table, row by row (round $r)"
 t1=$(now_)
 PGOPTIONS="-c client_min_messages=warning -c phleet.purge_partitions=off" q run "CALL phleet.purge(10000, '1 hour')" >/dev/null
 t2=$(now_)
@@ -209,8 +218,10 @@ rows_s=$(secs "$t1" "$t2")
 read -r n longest < <(q run "SELECT rows_deleted, round(extract(epoch FROM longest_batch)::numeric, 3) FROM phleet.purge_runs" | tr '|' ' ')
 rows_rate=$(python3 -c "print(round($n / $rows_s))")
 speedup=$(python3 -c "print('%.0f' % ($rows_s / $drop_s))")
-row "| partitioned, same rows row by row (\`phleet.purge_partitions = off\`) | $n | $rows_s s | $rows_rate | $longest s |"
+speedups+=("${speedup}×")
+row "| partitioned, same rows row by row (\`phleet.purge_partitions = off\`) (round $r) | $n | $rows_s s | $rows_rate | $longest s |"
 psql_ -d postgres -c "DROP DATABASE run"
+done
 
 # ---------------------------------------------------------------- report
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
@@ -222,17 +233,17 @@ cat <<EOF
 Machine: $(nproc) cores ($cpu), $(free -g | awk '/^Mem:/ {print $2}') GB RAM, shared with other
 jobs (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)); $("$BIN/postgres" --version);
 shared_buffers = $SHARED_BUFFERS, max_wal_size = 40GB, synchronous_commit = on, fsync = on.
+Data directory on $(findmnt -no SOURCE,FSTYPE,OPTIONS --target "$BENCH_DIR" | awk '{print $1 " (" $2 ", mount options " $3 ")"}').
 Table: $total rows ($size with its two indexes), $expired of them past a 100-day policy,
-controllers interleaved in time order.  Each contender ran once on a fresh copy of
+controllers interleaved in time order.  Each contender ran on a fresh copy of
 the same data, prewarmed, right after a CHECKPOINT.
 
 | contender | rows deleted | time | rows/s | longest transaction |
 |---|---|---|---|---|
 $(printf '%s\n' "${results[@]}")
 
-Partition path: ${speedup}× faster than deleting the same rows row by row.  The $parts
-partitions were detached one per transaction, then dropped in one transaction whose commit
-scans shared_buffers once and releases all their files; from the first detach to the last
-partition's drop: ${detach_ms} ms (controller c0's log rows, from the detach's start to the
-drop, commit not included).
+Partition path vs the same rows deleted row by row, per round: ${speedups[*]}.  The $parts
+partitions were detached in one transaction, then dropped in one transaction whose commit
+scans shared_buffers once and releases all their files; from the detach's start to the drop
+(last round): ${detach_ms} ms (controller c0's log rows, commit of the drop not included).
 EOF

@@ -238,7 +238,7 @@ SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 SELECT controller, method, partition_name, status, rows_deleted, longest_batch IS NOT NULL AS timed
   FROM phleet.purge_log WHERE table_name = 'public.pur_parted' ORDER BY id;
 RESET ROLE;
-SELECT tableoid::regclass AS part, controller, count(*) FROM pur_parted GROUP BY 1, 2 ORDER BY 1::text, 2;
+SELECT tableoid::regclass AS part, controller, count(*) FROM pur_parted GROUP BY 1, 2 ORDER BY tableoid::regclass::text, 2;
 SET ROLE regress_purge_admin;
 -- a policy for c longer than 2002's age keeps it, a shorter one lets it go
 SET client_min_messages = warning;
@@ -284,11 +284,11 @@ SELECT phleet.retain('pur_left', '1 year', 'at');
 RESET client_min_messages;
 SET ROLE regress_purge_admin;
 SELECT phleet._purge_start(10000, '1 hour') AS dead_run \gset
-SELECT p.* FROM unnest('{pur_left_2001, pur_left_2002, pur_left_2003}'::regclass[]) AS x(part),
-       LATERAL phleet._purge_partition(:dead_run, 'pur_left', x.part) p;
--- (a partition that is not an expired partition of the table is left alone)
-SELECT p.* FROM phleet._purge_partition(:dead_run, 'pur_left', 'pur_left_now') p;
-SELECT p.* FROM phleet._purge_partition(:dead_run, 'pur_left', 'pur_parted_now') p;
+-- (at most max_parts partitions per transaction, oldest first: two, then
+-- the third; then none is left)
+SELECT p.* FROM phleet._purge_partitions(:dead_run, 'pur_left', 2) p;
+SELECT p.* FROM phleet._purge_partitions(:dead_run, 'pur_left', 2) p;
+SELECT p.* FROM phleet._purge_partitions(:dead_run, 'pur_left', 2) p;
 -- ... and the process dies here.  The detached partitions are out of the
 -- table (with their rows), recorded, and logged per controller as running.
 SELECT partition_name, table_name, run_id = :dead_run AS this_run FROM phleet.purge_detached ORDER BY 1;
@@ -297,7 +297,7 @@ SELECT severity, object, hint FROM phleet.check() WHERE finding LIKE 'partition 
 SELECT controller, method, partition_name, status, rows_deleted, finished IS NULL AS unfinished
   FROM phleet.purge_log WHERE table_name = 'public.pur_left' ORDER BY id;
 RESET ROLE;
-SELECT tableoid::regclass AS part, controller, count(*) FROM pur_left GROUP BY 1, 2 ORDER BY 1::text, 2;
+SELECT tableoid::regclass AS part, controller, count(*) FROM pur_left GROUP BY 1, 2 ORDER BY tableoid::regclass::text, 2;
 -- meanwhile someone drops one of them and attaches another one again
 DROP TABLE pur_left_2002;
 ALTER TABLE pur_left ATTACH PARTITION pur_left_2003 FOR VALUES FROM ('2003-01-01') TO ('2004-01-01');
@@ -319,6 +319,66 @@ RESET ROLE;
 SET ROLE regress_purge_app;
 SELECT phleet._purge_drop_detached(1);
 RESET ROLE;
+
+-- a partition that cannot be detached (rows of it are referenced by a
+-- foreign key) is logged as an error, without log rows for its controllers
+-- (its rows are left to the row-by-row purge); the other expired partition
+-- of the same transaction goes
+CREATE TABLE pur_fk (id bigint, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE pur_fk_2001 PARTITION OF pur_fk FOR VALUES FROM ('2001-01-01') TO ('2002-01-01');
+CREATE TABLE pur_fk_2002 PARTITION OF pur_fk FOR VALUES FROM ('2002-01-01') TO ('2003-01-01');
+CREATE TABLE pur_fk_now PARTITION OF pur_fk FOR VALUES FROM ('2003-01-01') TO (MAXVALUE);
+CREATE TABLE pur_fk_ref (id bigint, at timestamptz, FOREIGN KEY (id, at) REFERENCES pur_fk);
+SET client_min_messages = warning;
+SELECT phleet.govern('pur_fk');
+SELECT phleet.retain('pur_fk', '1 year', 'at');
+RESET client_min_messages;
+BEGIN;
+SELECT phleet.enter('pur-a');
+INSERT INTO pur_fk SELECT g, timestamptz '2001-05-01' FROM generate_series(1, 3) g;
+INSERT INTO pur_fk SELECT g, timestamptz '2002-05-01' FROM generate_series(1, 4) g;
+COMMIT;
+INSERT INTO pur_fk_ref VALUES (1, '2002-05-01');
+SELECT phleet._purge_start(10000, '1 hour') AS fk_run \gset
+SELECT p.* FROM phleet._purge_partitions(:fk_run, 'pur_fk') p;
+SELECT controller, method, partition_name, status, rows_deleted, error
+  FROM phleet.purge_log WHERE run_id = :fk_run ORDER BY id;
+SELECT partition_name FROM phleet.purge_detached ORDER BY 1;
+SELECT phleet._purge_drop_detached(:fk_run);
+SELECT c.relname FROM pg_class c WHERE c.relname LIKE 'pur_fk%' AND c.relkind IN ('r', 'p') ORDER BY 1;
+SELECT * FROM phleet._purge_finish(:fk_run, false);
+DROP TABLE pur_fk_ref, pur_fk;
+
+-- phleet's ddl_command_end event trigger skips the ALTER TABLE commands that
+-- only detach partitions (phleet._ddl_detaches_only() says which), and only
+-- those: a partition attached again is isolated again
+CREATE FUNCTION pur_ddl_probe() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT x.command_tag, x.object_identity, phleet._ddl_detaches_only(x.command) AS detaches_only
+               FROM pg_event_trigger_ddl_commands() x
+    LOOP
+        RAISE NOTICE '% %: %', c.command_tag, c.object_identity, c.detaches_only;
+    END LOOP;
+END
+$$;
+CREATE TABLE pur_ddl (id integer, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE pur_ddl_1 PARTITION OF pur_ddl FOR VALUES FROM ('2001-01-01') TO ('2002-01-01');
+SET client_min_messages = warning;
+SELECT phleet.govern('pur_ddl');
+RESET client_min_messages;
+CREATE EVENT TRIGGER pur_ddl_probe ON ddl_command_end WHEN TAG IN ('ALTER TABLE') EXECUTE FUNCTION pur_ddl_probe();
+ALTER TABLE pur_ddl DETACH PARTITION pur_ddl_1;
+DROP POLICY phleet_isolation ON pur_ddl_1;
+ALTER TABLE pur_ddl ATTACH PARTITION pur_ddl_1 FOR VALUES FROM ('2001-01-01') TO ('2002-01-01');
+-- (DETACH PARTITION cannot share an ALTER TABLE with other subcommands)
+ALTER TABLE pur_ddl ADD COLUMN note text, DETACH PARTITION pur_ddl_1;
+ALTER TABLE pur_ddl ADD COLUMN note text;
+DROP EVENT TRIGGER pur_ddl_probe;
+SELECT tablename, policyname FROM pg_policies WHERE tablename LIKE 'pur_ddl%' ORDER BY 1, 2;
+DROP TABLE pur_ddl;
+DROP FUNCTION pur_ddl_probe();
 
 -- the rows per controller a partition drop logs: counted from the index,
 -- exact whether or not the visibility map is set (deleted rows, an aborted

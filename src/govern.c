@@ -21,6 +21,10 @@
  * phleet.stamp_controller(); row triggers are cloned to partitions, so
  * partitions of a governed table are governed too.
  *
+ * phleet._ddl_detaches_only() tells the ddl_command_end event trigger which
+ * ALTER TABLE commands only detach a partition: those can put no relation
+ * under a governed table, so the trigger need not re-check the tree.
+ *
  *-------------------------------------------------------------------------
  */
 #include "phleet.h"
@@ -33,6 +37,8 @@
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "nodes/parsenodes.h"
+#include "tcop/deparse_utility.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
@@ -43,6 +49,7 @@
 #include "utils/rel.h"
 
 PG_FUNCTION_INFO_V1(phleet_stamp_controller);
+PG_FUNCTION_INFO_V1(phleet_ddl_detaches_only);
 
 /* Per-trigger-call-site cache, kept in fn_extra for the query's lifetime. */
 typedef struct StampCache
@@ -233,4 +240,31 @@ phleet_relation_is_governed(Oid relid, bool *fires)
 	systable_endscan(scan);
 	table_close(tgrel, AccessShareLock);
 	return governed;
+}
+
+/*
+ * phleet._ddl_detaches_only(pg_ddl_command): true when the command collected
+ * for a ddl_command_end event trigger is an ALTER TABLE whose every
+ * subcommand is DETACH PARTITION (including CONCURRENTLY and FINALIZE);
+ * false for every other command.
+ */
+Datum
+phleet_ddl_detaches_only(PG_FUNCTION_ARGS)
+{
+	CollectedCommand *cmd = (CollectedCommand *) PG_GETARG_POINTER(0);
+	ListCell   *lc;
+
+	if (cmd == NULL || cmd->type != SCT_AlterTable || cmd->d.alterTable.subcmds == NIL)
+		PG_RETURN_BOOL(false);
+	foreach(lc, cmd->d.alterTable.subcmds)
+	{
+		CollectedATSubcmd *sub = (CollectedATSubcmd *) lfirst(lc);
+		AlterTableCmd *atc = (AlterTableCmd *) sub->parsetree;
+
+		if (atc == NULL || !IsA(atc, AlterTableCmd) ||
+			(atc->subtype != AT_DetachPartition &&
+			 atc->subtype != AT_DetachPartitionFinalize))
+			PG_RETURN_BOOL(false);
+	}
+	PG_RETURN_BOOL(true);
 }

@@ -290,8 +290,20 @@ SELECT g.relid AS table_name,
 COMMENT ON VIEW phleet.governed_tables IS 'Governed tables, their controller column and isolation state';
 GRANT SELECT ON phleet.governed_tables TO PUBLIC;
 
+-- Is a collected DDL command an ALTER TABLE that only detaches partitions?
+CREATE FUNCTION phleet._ddl_detaches_only(cmd pg_ddl_command)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'phleet_ddl_detaches_only'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION phleet._ddl_detaches_only(pg_ddl_command) IS
+    'Internal: true for an ALTER TABLE command whose every subcommand is DETACH PARTITION';
+REVOKE ALL ON FUNCTION phleet._ddl_detaches_only(pg_ddl_command) FROM PUBLIC;
+
 -- Partitions created or attached after phleet.govern() are isolated as they
--- arrive; dropped governed tables leave the registry.
+-- arrive; dropped governed tables leave the registry.  An ALTER TABLE that
+-- only detaches partitions is skipped: the tree it leaves is a part of the
+-- tree before it, each of whose members was isolated when it was created or
+-- attached, or altered since (every such command comes here).
 CREATE FUNCTION phleet._on_ddl_end()
 RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -305,7 +317,7 @@ BEGIN
           FROM pg_event_trigger_ddl_commands() cmd
           JOIN pg_class c ON c.oid = cmd.objid AND cmd.classid = 'pg_class'::regclass
           JOIN phleet.governed gov ON gov.relid = pg_partition_root(cmd.objid)
-         WHERE c.relkind IN ('r', 'p')
+         WHERE c.relkind IN ('r', 'p') AND phleet._ddl_detaches_only(cmd.command) IS NOT TRUE
     LOOP
         PERFORM phleet._isolate_tree(g.relid, g.controller_column, false);
     END LOOP;

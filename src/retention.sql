@@ -23,14 +23,15 @@
 --     takes a SHARE lock on phleet.legal_holds before it reads the holds, so
 --     a hold either commits before the batch looks (and the batch sees it) or
 --     waits until the batch has committed.
---   - An expired partition leaves its table in two steps: each partition is
---     DETACHed in a short transaction of its own (catalog work only: the
---     table's ACCESS EXCLUSIVE lock lasts a few ms) that also records it in
---     phleet.purge_detached and logs its rows per controller; then all
---     partitions detached from a table are DROPped in one transaction that
---     holds no lock on the table, so the costs paid when dropped files are
---     released at commit (one scan of shared_buffers, the WAL flush) are paid
---     once, not once per partition.  A partition detached but not dropped
+--   - Expired partitions leave their table in two steps: all of a table's
+--     (up to 32 at a time) are DETACHed in one short transaction that also
+--     records them in phleet.purge_detached and logs their rows per
+--     controller (the table's ACCESS EXCLUSIVE lock covers only the DETACHes,
+--     catalog work, and the commit); then all partitions detached from a
+--     table are DROPped in one transaction that holds no lock on the table,
+--     so the costs paid when dropped files are released at commit (one scan
+--     of shared_buffers, the WAL flush) are paid once, not once per
+--     partition.  A partition detached but not dropped
 --     (crash, lock timeout) stays in phleet.purge_detached until a later
 --     purge drops it: every run first drops what earlier runs left there.
 
@@ -722,18 +723,22 @@ $$;
 COMMENT ON FUNCTION phleet._purge_partition_counts(regclass, name) IS
     'Internal: exact rows of a partition per controller (from an index when its pages are mostly all-visible)';
 
--- Detach one partition of a table if it is entirely past retention, in one
--- short transaction: a SHARE lock on the partition (no row can come or go)
--- while it is checked to be a partition the purge may drop (status 'none'
--- if it is not a candidate, 'kept' if a controller's policy or hold keeps
--- it) and its rows
--- counted per controller, then an ACCESS EXCLUSIVE lock on the table
--- (waiting at most lock_timeout) for DETACH PARTITION, which changes only the
--- catalogs.  In the same transaction the partition is recorded in
--- phleet.purge_detached and one purge_log row per controller that had rows
--- in it is written ('running' until phleet._purge_drop_detached() drops it).
-CREATE FUNCTION phleet._purge_partition(run bigint, tbl regclass, part regclass,
-    OUT status text, OUT partition_name text, OUT rows_deleted bigint)
+-- Detach the expired partitions of a table, at most max_parts of them
+-- (oldest first), in one short transaction.  First, under a SHARE lock on
+-- phleet.legal_holds (no hold can appear) and on the candidate partitions
+-- (no row can come or go; readers go on), taken max_parts at a time, each
+-- candidate's rows are counted per controller and it is checked to be a
+-- partition the purge may drop (status 'kept' if a controller's policy or
+-- hold keeps it).  The partitions' phleet.purge_detached rows and one
+-- purge_log row per partition and controller that had rows in it ('running'
+-- until phleet._purge_drop_detached() drops it) are written, then one ACCESS
+-- EXCLUSIVE lock on the table (waiting at most lock_timeout) is taken for the
+-- DETACH PARTITIONs, which change only the catalogs, and the commit.  A
+-- partition that fails (a lock timeout on it, a foreign key) loses those
+-- rows, is logged as an error and its rows are left to the row-by-row purge;
+-- the others go on.
+CREATE FUNCTION phleet._purge_partitions(run bigint, tbl regclass, max_parts integer DEFAULT 32)
+RETURNS TABLE (partition_name text, status text, rows_deleted bigint)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET phleet.internal = on
@@ -742,85 +747,227 @@ SET datestyle = 'ISO, YMD'
 AS $$
 DECLARE
     t record := phleet._purge_target(tbl);
-    cand record;
-    ctrls text[];
-    cs text[];
-    ns bigint[];
+    cands regclass[];
+    uppers text[];
+    chunk regclass[];
+    locked regclass[];
+    first integer := 1;
+    p regclass;
+    r record;
+    q_check text;
+    parts regclass[] := '{}';       -- the partitions to detach, and per partition:
+    names text[] := '{}';           --   its name,
+    totals bigint[] := '{}';        --   its rows,
+    nctrls integer[] := '{}';       --   how many controllers have rows in it
+    whose text[] := '{}';           --   and which (for the NOTICE)
+    lp text[] := '{}';              -- per partition and controller with rows:
+    lc text[] := '{}';              --   the log rows' partition, controller,
+    ln bigint[] := '{}';            --   rows
+    lk interval[] := '{}';          --   and retention period
+    kept text[];
+    n0 integer;
+    m0 integer;
+    ok boolean[];
     msg text;
 BEGIN
-    status := 'none';
-    rows_deleted := 0;
-    SELECT * INTO cand FROM phleet._purge_partition_candidates(tbl, part);
-    IF NOT FOUND THEN
+    SELECT coalesce(array_agg(c.part ORDER BY c.n), '{}'), coalesce(array_agg(c.upper_bound ORDER BY c.n), '{}')
+      INTO cands, uppers
+      FROM phleet._purge_partition_candidates(tbl) WITH ORDINALITY AS c(part, upper_bound, n);
+    IF cardinality(cands) = 0 THEN
         RETURN;
     END IF;
-    partition_name := cand.part::text;
     -- (no asynchronous commit risk: the drop's commit flushes the WAL of
-    -- every detach before it; a detach lost in a crash leaves the partition
+    -- the detach before it; a detach lost in a crash leaves the partitions
     -- attached and nothing recorded)
     PERFORM set_config('synchronous_commit', 'off', true);
-    BEGIN
-        LOCK TABLE phleet.legal_holds IN SHARE MODE;
-        EXECUTE format('LOCK TABLE %s IN SHARE MODE', cand.part);
-        -- now that no row can come or go and no hold can appear: its rows
-        -- per controller, and whether all of them may go
-        SELECT x.controllers, x.counts INTO cs, ns
-          FROM phleet._purge_partition_counts(cand.part, t.controller_column) x;
-        IF phleet._purge_partition_droppable(tbl, cand.part, cand.upper_bound, cs) IS NULL THEN
+    LOCK TABLE phleet.legal_holds IN SHARE MODE;
+
+    -- Rows per controller of each locked candidate ($1, with upper bounds
+    -- $2 of candidates $3), and whether every one of its controllers is past
+    -- its policy for the whole partition and none is under a hold (what
+    -- phleet._purge_partition_droppable() says, for all at once); an empty
+    -- partition goes once it is past every policy of the table.
+    q_check := format($q$
+        SELECT x.part, x.cs, x.ns, x.keeps,
+               (SELECT coalesce(sum(y.n), 0)::bigint FROM unnest(x.ns) AS y(n)) AS total,
+               NOT x.blocked AND x.earliest IS NOT NULL AND x.up::%1$s <= x.earliest::%1$s AS droppable
+          FROM (SELECT l.part, l.n, u.up, c.controllers AS cs, c.counts AS ns, d.keeps,
+                       CASE WHEN cardinality(c.controllers) = 0
+                            THEN (SELECT min(now() - r.keep) FROM phleet.retention_rules r WHERE r.relid = $4)
+                            ELSE d.earliest END AS earliest,
+                       coalesce(d.blocked, false) AS blocked
+                  FROM unnest($1) WITH ORDINALITY AS l(part, n)
+                  JOIN unnest($3, $2) AS u(part, up) ON u.part = l.part
+                 CROSS JOIN LATERAL phleet._purge_partition_counts(l.part, $5) c
+                 CROSS JOIN LATERAL (
+                      SELECT min(now() - k.keep) AS earliest, bool_or(k.keep IS NULL OR k.held) AS blocked,
+                             array_agg(k.keep ORDER BY z.i) AS keeps
+                        FROM unnest(c.controllers) WITH ORDINALITY AS z(c, i)
+                       CROSS JOIN LATERAL (
+                            SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = $4 AND r.controller = z.c),
+                                            (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = $4 AND r.controller IS NULL)) AS keep,
+                                   EXISTS (SELECT FROM phleet.legal_holds h
+                                            WHERE h.released_at IS NULL AND h.controller = z.c
+                                              AND (h.relid IS NULL OR h.relid = $4)) AS held) k) d) x
+         ORDER BY x.n$q$, t.time_type);
+
+    -- candidates max_parts at a time, until max_parts may go
+    WHILE first <= cardinality(cands) AND cardinality(parts) < max_parts LOOP
+        chunk := cands[first : first + max_parts - 1];
+        first := first + max_parts;
+        BEGIN
+            EXECUTE 'LOCK TABLE ' || array_to_string(chunk::text[], ', ') || ' IN SHARE MODE';
+            locked := chunk;
+        EXCEPTION WHEN OTHERS THEN
+            -- one by one: those that can be locked go on
+            locked := '{}';
+            FOREACH p IN ARRAY chunk LOOP
+                BEGIN
+                    EXECUTE format('LOCK TABLE %s IN SHARE MODE', p);
+                    locked := locked || p;
+                EXCEPTION WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+                    INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                                  started, finished, status, error)
+                    VALUES (run, tbl, tbl::text, NULL, 'partition', p::text,
+                            now(), clock_timestamp(), 'error', msg);
+                    RAISE WARNING 'purge: table %, partition % not detached: %', tbl, p, msg
+                        USING HINT = 'Its expired rows are deleted row by row instead.';
+                    partition_name := p::text;
+                    status := 'error';
+                    rows_deleted := 0;
+                    RETURN NEXT;
+                END;
+            END LOOP;
+        END;
+        -- (kept partitions are reported once the whole chunk is through)
+        kept := '{}';
+        n0 := cardinality(parts);
+        m0 := cardinality(lp);
+        BEGIN
+            FOR r IN EXECUTE q_check USING locked, uppers, cands, tbl, t.controller_column LOOP
+                IF NOT r.droppable THEN
+                    kept := kept || r.part::text;
+                    CONTINUE;
+                END IF;
+                -- past max_parts: left to the next transaction
+                CONTINUE WHEN cardinality(parts) >= max_parts;
+                parts := parts || r.part;
+                names := names || r.part::text;
+                totals := totals || r.total;
+                nctrls := nctrls || cardinality(r.cs);
+                whose := whose || CASE WHEN cardinality(r.cs) = 0 THEN ''
+                                       WHEN cardinality(r.cs) <= 3 THEN ' of ' || array_to_string(r.cs, ', ')
+                                       ELSE format(' of %s controllers', cardinality(r.cs)) END;
+                lp := lp || array_fill(r.part::text, ARRAY[cardinality(r.cs)]);
+                lc := lc || r.cs;
+                ln := ln || r.ns;
+                lk := lk || r.keeps;
+            END LOOP;
+        EXCEPTION WHEN OTHERS THEN
+            -- (not expected short of a damaged index: the chunk's partitions
+            -- are left to the row-by-row purge)
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+            parts := parts[1:n0];
+            names := names[1:n0];
+            totals := totals[1:n0];
+            nctrls := nctrls[1:n0];
+            whose := whose[1:n0];
+            lp := lp[1:m0];
+            lc := lc[1:m0];
+            ln := ln[1:m0];
+            lk := lk[1:m0];
+            kept := '{}';
+            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                          started, finished, status, error)
+            SELECT run, tbl, tbl::text, NULL, 'partition', x::text, now(), clock_timestamp(), 'error', msg
+              FROM unnest(locked) AS x;
+            RAISE WARNING 'purge: table %, partitions % not detached: %', tbl, array_to_string(locked::text[], ', '), msg
+                USING HINT = 'Their expired rows are deleted row by row instead.';
+        END;
+        FOREACH partition_name IN ARRAY kept LOOP
             status := 'kept';
-            RETURN;
-        END IF;
-        EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', tbl);
-        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', tbl, cand.part);
-        INSERT INTO phleet.purge_detached (relid, partition_name, parent, table_name, run_id)
-        VALUES (cand.part, partition_name, tbl, tbl::text, run);
-        IF cardinality(cs) = 0 THEN
-            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                          started, batches, longest_batch)
-            VALUES (run, tbl, tbl::text, NULL, 'partition', partition_name,
-                    now(), 1, clock_timestamp() - now());
-        ELSE
-            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                          keep, cutoff, started, rows_deleted, batches, longest_batch)
-            SELECT run, tbl, tbl::text, x.c, 'partition', partition_name,
-                   k.keep, now() - k.keep, now(), x.n, 1, clock_timestamp() - now()
-              FROM unnest(cs, ns) AS x(c, n)
-             CROSS JOIN LATERAL (    -- phleet._keep(x.c, tbl), without a call per row
-                  SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller = x.c),
-                                  (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = tbl AND r.controller IS NULL)) AS keep) k;
-        END IF;
-        SELECT coalesce(sum(x.n), 0) INTO rows_deleted FROM unnest(ns) AS x(n);
-        status := 'detached';
-        RAISE NOTICE 'purge: table %, partition % detached: % rows%', tbl, partition_name, rows_deleted,
-            CASE WHEN cardinality(cs) = 0 THEN ''
-                 WHEN cardinality(cs) <= 3 THEN ' of ' || array_to_string(cs, ', ')
-                 ELSE format(' of %s controllers', cardinality(cs)) END;
+            rows_deleted := 0;
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+    IF cardinality(parts) = 0 THEN
         RETURN;
+    END IF;
+
+    -- what the detach records, written before the table is locked: the
+    -- partitions, and one log row per partition and controller with rows in
+    -- it (an empty partition gets one row without a controller)
+    INSERT INTO phleet.purge_detached (relid, partition_name, parent, table_name, run_id)
+    SELECT x.p, x.name, tbl, tbl::text, run
+      FROM unnest(parts, names) AS x(p, name);
+    INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                  keep, cutoff, started, rows_deleted, batches, longest_batch)
+    SELECT run, tbl, tbl::text, x.c, 'partition', x.p, x.k, now() - x.k, now(), x.n, 1, clock_timestamp() - now()
+      FROM unnest(lp, lc, ln, lk) AS x(p, c, n, k)
+    UNION ALL
+    SELECT run, tbl, tbl::text, NULL, 'partition', y.name, NULL, NULL, now(), 0, 1, clock_timestamp() - now()
+      FROM unnest(names, nctrls) AS y(name, nc)
+     WHERE y.nc = 0;
+
+    -- the table's exclusive lock, for the DETACHes and the commit
+    ok := array_fill(true, ARRAY[cardinality(parts)]);
+    BEGIN
+        EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', tbl);
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
-        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                      started, finished, status, error)
-        VALUES (run, tbl, tbl::text, NULL, 'partition', partition_name,
-                now(), clock_timestamp(), 'error', msg);
-        RAISE WARNING 'purge: table %, partition % not detached: %', tbl, partition_name, msg
-            USING HINT = 'Its expired rows are deleted row by row instead.';
-        status := 'error';
-        RETURN;
+        ok := array_fill(false, ARRAY[cardinality(parts)]);
     END;
+    FOR i IN 1 .. cardinality(parts) LOOP
+        IF ok[i] THEN
+            BEGIN
+                EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', tbl, parts[i]);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+                ok[i] := false;
+            END;
+        END IF;
+        IF NOT ok[i] THEN
+            DELETE FROM phleet.purge_detached x WHERE x.relid = parts[i];
+            DELETE FROM phleet.purge_log l
+             WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'partition'
+               AND l.partition_name = names[i] AND l.status = 'running';
+            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                          started, finished, status, error)
+            VALUES (run, tbl, tbl::text, NULL, 'partition', names[i],
+                    now(), clock_timestamp(), 'error', msg);
+            RAISE WARNING 'purge: table %, partition % not detached: %', tbl, names[i], msg
+                USING HINT = 'Its expired rows are deleted row by row instead.';
+        END IF;
+    END LOOP;
+
+    FOR i IN 1 .. cardinality(parts) LOOP
+        partition_name := names[i];
+        IF ok[i] THEN
+            status := 'detached';
+            rows_deleted := totals[i];
+            RAISE NOTICE 'purge: table %, partition % detached: % rows%', tbl, names[i], totals[i], whose[i];
+        ELSE
+            status := 'error';
+            rows_deleted := 0;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
-COMMENT ON FUNCTION phleet._purge_partition(bigint, regclass, regclass) IS
-    'Internal: one transaction of a purge that detaches one expired partition (dropped later by _purge_drop_detached)';
+COMMENT ON FUNCTION phleet._purge_partitions(bigint, regclass, integer) IS
+    'Internal: one transaction of a purge that detaches up to max_parts expired partitions of a table (dropped later by _purge_drop_detached)';
 
 -- Drop every partition in phleet.purge_detached, in one transaction: no lock
--- on the tables they came from, only on the detached tables themselves, and
--- one commit for all of them.  A recorded partition is dropped only if the
--- relation with its oid still has its name and is not a partition again
--- (re-attached by hand: it is forgotten, not dropped).  The log rows of the
--- run that detached it become 'done'; a partition an earlier run left
--- behind (interrupted between its detach and its drop) gets a row of this
--- run with no rows (they are logged in that run).  Returns how many
--- partitions were dropped.
+-- on the tables they came from, only on the detached tables themselves, one
+-- DROP TABLE statement for all of them (one by one only if that fails) and
+-- one commit.  A recorded partition is dropped only if the relation with
+-- its oid still has its name and is not a partition again (re-attached by
+-- hand: it is forgotten, not dropped).  The log rows of the run that
+-- detached it become 'done'; a partition an earlier run left behind
+-- (interrupted between its detach and its drop) gets a row of this run with
+-- no rows (they are logged in that run).  Returns how many partitions were
+-- dropped.
 CREATE FUNCTION phleet._purge_drop_detached(run bigint)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
@@ -831,10 +978,12 @@ AS $$
 DECLARE
     d record;
     msg text;
+    todo phleet.purge_detached[] := '{}';
+    gone boolean[];
     dropped integer := 0;
     names text[] := '{}';
 BEGIN
-    FOR d IN SELECT x.relid, x.partition_name, x.parent, x.table_name, x.run_id,
+    FOR d IN SELECT x AS row,
                     c.oid IS NOT NULL AND c.oid::regclass::text = x.partition_name AS same,
                     coalesce(c.relispartition, false) AS attached
                FROM phleet.purge_detached x
@@ -842,39 +991,62 @@ BEGIN
               ORDER BY x.detached_at, x.relid
     LOOP
         IF NOT d.same OR d.attached THEN
-            DELETE FROM phleet.purge_detached x WHERE x.relid = d.relid;
+            DELETE FROM phleet.purge_detached x WHERE x.relid = (d.row).relid;
             RAISE WARNING 'purge: partition % detached from table % by purge run % was not dropped: %',
-                d.partition_name, d.table_name, d.run_id,
+                (d.row).partition_name, (d.row).table_name, (d.row).run_id,
                 CASE WHEN d.attached THEN 'it is a partition again'
                      ELSE 'it no longer exists under that name' END
                 USING HINT = 'phleet.purge() forgets it: a partition attached again is purged like any other, a table renamed or dropped by hand is left to whoever did it.';
             CONTINUE;
         END IF;
-        BEGIN
-            EXECUTE format('DROP TABLE %s', d.relid::regclass);
-            DELETE FROM phleet.purge_detached x WHERE x.relid = d.relid;
-            IF d.run_id = run THEN
-                UPDATE phleet.purge_log l
-                   SET status = 'done', finished = clock_timestamp(),
-                       longest_batch = greatest(l.longest_batch, clock_timestamp() - now())
-                 WHERE l.run_id = run AND l.method = 'partition' AND l.relid = d.parent
-                   AND l.partition_name = d.partition_name AND l.status = 'running';
-            ELSE
-                INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
-                                              started, finished, status, batches, longest_batch)
-                VALUES (run, d.parent, d.table_name, NULL, 'partition', d.partition_name,
-                        now(), clock_timestamp(), 'done', 1, clock_timestamp() - now());
-                RAISE NOTICE 'purge: table %, partition % dropped, left detached by purge run %',
-                    d.table_name, d.partition_name, d.run_id;
-            END IF;
-            dropped := dropped + 1;
-            names := names || d.partition_name;
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
-            RAISE WARNING 'purge: partition % detached from table % not dropped: %',
-                d.partition_name, d.table_name, msg
-                USING HINT = 'It stays in phleet.purge_detached; the next purge drops it.';
-        END;
+        todo := todo || d.row;
+    END LOOP;
+    IF cardinality(todo) = 0 THEN
+        RETURN 0;
+    END IF;
+
+    -- all in one statement (one dependency walk, one sql_drop event)
+    gone := array_fill(true, ARRAY[cardinality(todo)]);
+    BEGIN
+        EXECUTE 'DROP TABLE ' || (SELECT string_agg(x.relid::regclass::text, ', ') FROM unnest(todo) AS x);
+    EXCEPTION WHEN OTHERS THEN
+        -- one by one: those that can go, go
+        FOR i IN 1 .. cardinality(todo) LOOP
+            BEGIN
+                EXECUTE format('DROP TABLE %s', todo[i].relid::regclass);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+                gone[i] := false;
+                RAISE WARNING 'purge: partition % detached from table % not dropped: %',
+                    todo[i].partition_name, todo[i].table_name, msg
+                    USING HINT = 'It stays in phleet.purge_detached; the next purge drops it.';
+            END;
+        END LOOP;
+    END;
+
+    DELETE FROM phleet.purge_detached x
+     WHERE x.relid IN (SELECT y.relid FROM unnest(todo) WITH ORDINALITY AS y WHERE gone[y.ordinality]);
+    -- the log rows of the partitions this run detached are done; each
+    -- leftover of an earlier run gets a row of its own
+    UPDATE phleet.purge_log l
+       SET status = 'done', finished = clock_timestamp(),
+           longest_batch = greatest(l.longest_batch, clock_timestamp() - now())
+      FROM unnest(todo) WITH ORDINALITY AS y
+     WHERE gone[y.ordinality] AND y.run_id = run
+       AND l.run_id = run AND l.method = 'partition' AND l.relid = y.parent
+       AND l.partition_name = y.partition_name AND l.status = 'running';
+    FOR i IN 1 .. cardinality(todo) LOOP
+        CONTINUE WHEN NOT gone[i];
+        IF todo[i].run_id <> run THEN
+            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, partition_name,
+                                          started, finished, status, batches, longest_batch)
+            VALUES (run, todo[i].parent, todo[i].table_name, NULL, 'partition', todo[i].partition_name,
+                    now(), clock_timestamp(), 'done', 1, clock_timestamp() - now());
+            RAISE NOTICE 'purge: table %, partition % dropped, left detached by purge run %',
+                todo[i].table_name, todo[i].partition_name, todo[i].run_id;
+        END IF;
+        dropped := dropped + 1;
+        names := names || todo[i].partition_name;
     END LOOP;
     IF dropped > 0 THEN
         RAISE NOTICE 'purge: % detached partition% dropped: %', dropped,
@@ -887,6 +1059,28 @@ END
 $$;
 COMMENT ON FUNCTION phleet._purge_drop_detached(bigint) IS
     'Internal: one transaction of a purge that drops all partitions detached and not dropped yet';
+
+-- Every controller with a policy in a table, by handle: the retention period
+-- in force (phleet._keep()), its cut-off now and whether a hold covers its
+-- rows there (phleet._held()), for all controllers in one query.
+CREATE FUNCTION phleet._purge_policies(tbl regclass)
+RETURNS TABLE (controller text, keep interval, cutoff timestamptz, held boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT x.handle, k.keep, now() - k.keep,
+       EXISTS (SELECT FROM phleet.legal_holds h
+                WHERE h.released_at IS NULL AND h.controller = x.handle
+                  AND (h.relid IS NULL OR h.relid = _purge_policies.tbl))
+  FROM phleet.controllers x
+ CROSS JOIN LATERAL (
+      SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = _purge_policies.tbl AND r.controller = x.handle),
+                      (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = _purge_policies.tbl AND r.controller IS NULL)) AS keep) k
+ WHERE k.keep IS NOT NULL
+ ORDER BY x.handle
+$$;
+COMMENT ON FUNCTION phleet._purge_policies(regclass) IS
+    'Internal: retention period, cut-off and hold of every controller with a policy in a table';
 
 -- Begin the row-by-row purge of a table: one purge_log row per controller
 -- with expired rows ('running', committed before any row goes) or with
@@ -902,20 +1096,20 @@ DECLARE
     t record := phleet._purge_target(tbl);
     c record;
     n bigint;
-    found_one boolean;
+    expired text[];
 BEGIN
     IF t.time_column IS NULL THEN
         RETURN;
     END IF;
     LOCK TABLE phleet.legal_holds IN SHARE MODE;
-    FOR c IN
-        SELECT x.handle AS controller, phleet._keep(x.handle, tbl) AS keep,
-               now() - phleet._keep(x.handle, tbl) AS cutoff,
-               phleet._held(x.handle, tbl) AS held
-          FROM phleet.controllers x
-         WHERE phleet._keep(x.handle, tbl) IS NOT NULL
-         ORDER BY x.handle
-    LOOP
+    -- the controllers not under a hold that have expired rows, in one query
+    -- (LIMIT: one index probe per controller, never a join over the table)
+    EXECUTE format('SELECT coalesce(array_agg(p.controller), ''{}'') FROM phleet._purge_policies($1) p
+                     CROSS JOIN LATERAL (SELECT FROM %s WHERE %I = p.controller AND %I < p.cutoff::%s LIMIT 1) e
+                     WHERE NOT p.held',
+                   tbl, t.controller_column, t.time_column, t.time_type)
+        INTO expired USING tbl;
+    FOR c IN SELECT * FROM phleet._purge_policies(tbl) p WHERE p.held OR p.controller = ANY (expired) LOOP
         IF c.held THEN
             EXECUTE format('SELECT count(*) FROM %s WHERE %I = $1 AND %I < $2::%s',
                            tbl, t.controller_column, t.time_column, t.time_type)
@@ -929,13 +1123,8 @@ BEGIN
                     tbl, c.controller, n;
             END IF;
         ELSE
-            EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I = $1 AND %I < $2::%s)',
-                           tbl, t.controller_column, t.time_column, t.time_type)
-                INTO found_one USING c.controller, c.cutoff;
-            IF found_one THEN
-                INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, keep, cutoff)
-                VALUES (run, tbl, tbl::text, c.controller, 'rows', c.keep, c.cutoff);
-            END IF;
+            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, keep, cutoff)
+            VALUES (run, tbl, tbl::text, c.controller, 'rows', c.keep, c.cutoff);
         END IF;
     END LOOP;
     RETURN QUERY SELECT DISTINCT l.cutoff FROM phleet.purge_log l
@@ -1371,8 +1560,7 @@ DECLARE
     tbl regclass;
     cohorts timestamptz[];
     cohort timestamptz;
-    p record;
-    part regclass;
+    n bigint;
     b record;
     lo text;
     width interval;
@@ -1406,17 +1594,16 @@ BEGIN
     -- deleted something: every run makes progress, however small its budget.
     <<tables>>
     FOREACH tbl IN ARRAY tbls LOOP
-        -- whole partitions first: each detached in a transaction of its
-        -- own, then all of them dropped in one
+        -- whole partitions first: detached in short transactions of at
+        -- most 32 partitions each, then all of them dropped in one
         detached := 0;
-        FOREACH part IN ARRAY ARRAY(SELECT c.part FROM phleet._purge_partition_candidates(tbl) c) LOOP
+        LOOP
             EXIT WHEN progressed AND clock_timestamp() >= deadline;
-            SELECT * INTO p FROM phleet._purge_partition(run_id, tbl, part);
+            SELECT count(*) INTO n FROM phleet._purge_partitions(run_id, tbl, 32) x WHERE x.status = 'detached';
             COMMIT;
-            IF p.status = 'detached' THEN
-                progressed := true;
-                detached := detached + 1;
-            END IF;
+            detached := detached + n;
+            progressed := progressed OR n > 0;
+            EXIT WHEN n < 32;
         END LOOP;
         IF detached > 0 THEN
             PERFORM phleet._purge_drop_detached(run_id);
@@ -1658,8 +1845,8 @@ REVOKE ALL ON FUNCTION
     phleet._purge_start(integer, interval), phleet._purge_tables(),
     phleet._purge_partition_candidates(regclass, regclass),
     phleet._purge_partition_droppable(regclass, regclass, text, text[]),
-    phleet._purge_partition(bigint, regclass, regclass), phleet._purge_drop_detached(bigint),
-    phleet._purge_begin_table(bigint, regclass),
+    phleet._purge_partitions(bigint, regclass, integer), phleet._purge_drop_detached(bigint),
+    phleet._purge_policies(regclass), phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
     phleet._purge_finish(bigint, boolean), phleet._cron_check()
@@ -1672,7 +1859,7 @@ GRANT EXECUTE ON FUNCTION
     phleet.purge_preview(), phleet.schedule_purge(text), phleet.unschedule_purge(),
     phleet._purge_can_commit(), phleet._purge_start(integer, interval), phleet._purge_tables(),
     phleet._purge_partition_candidates(regclass, regclass),
-    phleet._purge_partition(bigint, regclass, regclass), phleet._purge_drop_detached(bigint),
+    phleet._purge_partitions(bigint, regclass, integer), phleet._purge_drop_detached(bigint),
     phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
