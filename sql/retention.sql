@@ -141,7 +141,7 @@ SELECT count(*) FROM phleet.retention_rules WHERE relid = 'ret_days'::regclass;
 SELECT c::regclass AS config FROM pg_extension e, unnest(e.extconfig) c
  WHERE e.extname = 'phleet'
    AND c::regclass::text ~ '^phleet\.(retention_rules|legal_holds|purge_runs|purge_log)'
- ORDER BY 1::text COLLATE "C";
+ ORDER BY c::regclass::text COLLATE "C";
 
 -------------------------------------------------------------------------------
 -- scheduling
