@@ -277,8 +277,11 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 									norm, sizeof(norm), &why))
 		{
 			explicit_bzero(norm, sizeof(norm));
-			for (int j = 0; j < nstaging; j++)
-				explicit_bzero(staging[j].norm, staging[j].len);
+			while (nstaging > 0)
+			{
+				nstaging--;
+				explicit_bzero(staging[nstaging].norm, staging[nstaging].len);
+			}
 			if (c->kind == PHLEET_KIND_PHONE)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

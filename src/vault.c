@@ -8,10 +8,11 @@
  * each normalized identifier to phleet_vault_stage(), which encrypts it at
  * once (AES-256-GCM under the controller's vault key, HMAC(key,
  * "phleet-vault-v1"), random nonce, "controller:pseudonym" as associated
- * data) and queues the ciphertext.  Queued entries are written in batches
- * of VAULT_BATCH: when the queue is full, when the statement that queued
- * them ends (ExecutorFinish, or COPY's end), and at the latest before
- * commit.  A batch is sorted in index order and inserted directly with the
+ * data) and queues the ciphertext.  Queued entries are written in batches:
+ * when the queue holds VAULT_BATCH entries and maintenance_work_mem of
+ * memory (a bulk load of new identifiers is sorted in large runs, as an
+ * index build sorts), when the statement that queued them ends
+ * (ExecutorFinish, or COPY's end), and at the latest before commit.  A batch is sorted in index order and inserted directly with the
  * speculative-insertion protocol of ON CONFLICT DO NOTHING, minus its
  * pre-check (one index descent per new entry instead of two), or, for a
  * batch of new identifiers, in bulk in a subtransaction that a unique
@@ -85,7 +86,7 @@ PGDLLEXPORT void phleet_audit_worker_main(Datum main_arg);
 #define VAULT_AAD_PREFIX	"phleet-vault-v1:"
 #define VAULT_KEY_LABEL		"phleet-vault-v1"
 #define VAULT_VERSION		1
-#define VAULT_BATCH			65536
+#define VAULT_BATCH			65536	/* entries queued before a write, at least */
 #define VAULT_BULK_MIN		64		/* fewer entries go one by one */
 #define VAULT_BULK_CHUNK	1000	/* rows per heap_multi_insert() */
 #define AAD_MAXLEN			(sizeof(VAULT_AAD_PREFIX) + PHLEET_HANDLE_MAXLEN + 1 + PHLEET_PSEUDONYM_LEN + 1)
@@ -229,6 +230,7 @@ static MemoryContext vault_cxt = NULL;
 static VaultEntry *pending = NULL;
 static int	npending = 0;
 static int	maxpending = 0;
+static Size pending_bytes = 0;	/* memory the queue holds */
 static stset_hash *staged = NULL;	/* StagedKeys queued or written */
 static char **staged_controllers = NULL;	/* handles numbered for StagedKey */
 static int	nstaged_controllers = 0;
@@ -327,6 +329,17 @@ staged_max(void)
 	size_t		n = get_hash_memory_limit() / (2 * sizeof(StagedEntry));
 
 	return (uint32) Min(Max(n, STAGED_MIN), PG_INT32_MAX / 2);
+}
+
+/* Memory the queue holds, after entries left it. */
+static void
+pending_recount(void)
+{
+	int			i;
+
+	pending_bytes = 0;
+	for (i = 0; i < npending; i++)
+		pending_bytes += sizeof(VaultEntry) + GetMemoryChunkSpace(pending[i].sealed);
 }
 
 /* Drop the deduplication set. */
@@ -450,7 +463,9 @@ phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
 	e->level = GetCurrentTransactionNestLevel();
 	e->sealed = sealed;
 
-	if (npending >= VAULT_BATCH)
+	pending_bytes += sizeof(VaultEntry) + GetMemoryChunkSpace(sealed);
+	if (npending >= VAULT_BATCH &&
+		pending_bytes >= (Size) maintenance_work_mem * 1024)
 		vault_flush(false);
 }
 
@@ -829,6 +844,7 @@ vault_flush(bool all)
 			pfree(pending[i].sealed);
 	}
 	npending = kept;
+	pending_recount();
 	MemoryContextDelete(tmp);
 }
 
@@ -843,6 +859,7 @@ vault_forget_pending(void)
 	pending = NULL;
 	npending = 0;
 	maxpending = 0;
+	pending_bytes = 0;
 	staged = NULL;
 	staged_controllers = NULL;
 	nstaged_controllers = 0;
@@ -943,6 +960,7 @@ vault_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 				pending[kept++] = pending[i];
 		}
 		npending = kept;
+		pending_recount();
 		/* what the subtransaction wrote is gone too: stop deduplicating */
 		staged_reset();
 	}
