@@ -31,6 +31,12 @@
  * trigger fires before phleet_stamp (triggers fire in name order); both
  * refuse to write without a controller context.
  *
+ * Per row it deforms the tuple once and forms one new tuple, the pseudonyms
+ * and the stamp as datums on its stack.  Revealable values are handed to
+ * the vault after the row's other columns, so that the load of the vault's
+ * deduplication slot (prefetched) overlaps their work; their normalized
+ * copies are wiped once staged, or when the row is refused.
+ *
  *-------------------------------------------------------------------------
  */
 #include "phleet.h"
