@@ -242,6 +242,54 @@ SELECT id, controller FROM cl_leads WHERE id IN (50, 51, 52) ORDER BY id;
 SELECT phleet.leave();
 RESET ROLE;
 
+-- a wide table: more columns than the trigger handles on its stack (39 and
+-- a dropped one, the last added after the row was written), ten classified,
+-- four of them revealable; each value lands in its own column, each
+-- revealable one in the vault
+SELECT format('CREATE TABLE cl_wide (id int PRIMARY KEY, %s)',
+              string_agg(format('c%s text', g), ', ' ORDER BY g))
+  FROM generate_series(1, 38) g \gexec
+ALTER TABLE cl_wide DROP COLUMN c2;
+SELECT phleet.govern('cl_wide');
+GRANT SELECT, INSERT, UPDATE ON cl_wide TO regress_classify_app;
+SELECT count(phleet.classify('cl_wide', 'c' || g, 'communication',
+                             CASE WHEN g % 8 = 3 THEN 'phone' ELSE 'email' END,
+                             reveal => g IN (3, 19, 35)))
+  FROM generate_series(3, 35, 4) g;
+SET ROLE regress_classify_app;
+SELECT phleet.enter('cl-a', for_session => true);
+INSERT INTO cl_wide (id, c1, c3, c7, c11, c15, c19, c20, c23, c27, c31, c35, c38)
+VALUES (1, 'plain', '+1 555 777 0003', 'W7@Example.com', '+1 555 777 0011', 'w15@example.com',
+        '+1 555 777 0019', 'kept as given', 'w23@example.com', '+1 555 777 0027',
+        'w31@example.com', '+1 555 777 0035', 'W38@Example.com');
+RESET ROLE;
+ALTER TABLE cl_wide ADD COLUMN c39 text;
+SELECT phleet.classify('cl_wide', 'c39', 'communication', 'email', reveal => true);
+SET ROLE regress_classify_app;
+UPDATE cl_wide SET c39 = 'W39@Example.com' WHERE id = 1;
+SELECT c1, c20, c38, c4 IS NULL AS c4_null, controller,
+       c3 = phleet.pseudonym('555.777.0003', 'phone') AND c7 = phleet.pseudonym('w7@example.com', 'email') AND
+       c11 = phleet.pseudonym('+15557770011', 'phone') AND c15 = phleet.pseudonym('w15@example.com', 'email') AND
+       c19 = phleet.pseudonym('+15557770019', 'phone') AND c23 = phleet.pseudonym('w23@example.com', 'email') AND
+       c27 = phleet.pseudonym('+15557770027', 'phone') AND c31 = phleet.pseudonym('w31@example.com', 'email') AND
+       c35 = phleet.pseudonym('+15557770035', 'phone') AND c39 = phleet.pseudonym('w39@example.com', 'email')
+         AS all_pseudonymized
+  FROM cl_wide;
+-- an invalid value after a revealable one: nothing written, nothing kept
+INSERT INTO cl_wide (id, c3, c7) VALUES (2, '+1 555 777 1003', 'not an email');
+SELECT phleet.leave();
+RESET ROLE;
+BEGIN;
+SELECT phleet.enter('cl-a');
+SELECT count(*) AS not_in_vault FROM phleet.vault WHERE controller = 'cl-a'
+   AND mac = phleet.pseudonym_mac(phleet.pseudonym('+1 555 777 1003', 'phone'));
+ROLLBACK;
+SELECT count(*) AS vault_entries FROM phleet.vault v, cl_wide w
+ WHERE v.controller = 'cl-a' AND v.mac IN (phleet.pseudonym_mac(w.c3), phleet.pseudonym_mac(w.c19),
+                                          phleet.pseudonym_mac(w.c35), phleet.pseudonym_mac(w.c39),
+                                          phleet.pseudonym_mac(w.c7), phleet.pseudonym_mac(w.c11));
+DROP TABLE cl_wide;
+
 -- a forgotten controller cannot write identifiers any more
 SET ROLE regress_classify_admin;
 SELECT phleet.controller_forget('cl-b');

@@ -31,6 +31,12 @@
  * trigger fires before phleet_stamp (triggers fire in name order); both
  * refuse to write without a controller context.
  *
+ * Per row it deforms the tuple once and forms one new tuple, the pseudonyms
+ * and the stamp as datums on its stack.  Revealable values are handed to
+ * the vault after the row's other columns, so that the load of the vault's
+ * deduplication slot (prefetched) overlaps their work; their normalized
+ * copies are wiped once staged, or when the row is refused.
+ *
  *-------------------------------------------------------------------------
  */
 #include "phleet.h"
@@ -73,6 +79,24 @@ typedef struct ClassifyCache
 
 static ClassifyCache *classify_cache(FunctionCallInfo fcinfo, TriggerData *td);
 
+#define STACK_ATTS		32		/* columns deformed on the stack */
+#define STACK_COLS		8		/* classified columns handled on the stack */
+
+/* A pseudonym as a text datum (4-byte header), on the trigger's stack. */
+typedef struct PseudonymText
+{
+	int32		vl_len_;
+	char		data[PHLEET_PSEUDONYM_LEN + 1];
+} PseudonymText;
+
+/* A revealable value of the row, staged for the vault once the row is done. */
+typedef struct Staging
+{
+	char	   *norm;			/* normalized identifier, wiped once staged */
+	size_t		len;
+	const char *out;			/* its pseudonym */
+	uint8		mac[PHLEET_PSEUDONYM_MAC_LEN];
+} Staging;
 
 /*
  * The classified columns of the trigger's relation, parsed from the
@@ -168,14 +192,23 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 	const char *ctx;
 	PhleetKey  *k;
 	HeapTuple	tuple;
+	HeapTuple	newtuple;
 	int			i;
-	int			nrepl = 0;
-	int		   *replcols;
-	Datum	   *replvals;
-	bool	   *replnulls;
-	int			replcols_s[8];
-	Datum		replvals_s[8];
-	bool		replnulls_s[8];
+	bool		changed = false;
+	Datum	   *values;
+	bool	   *isnull;
+	Datum		values_s[STACK_ATTS];
+	bool		isnull_s[STACK_ATTS];
+	PseudonymText *texts;
+	PseudonymText texts_s[STACK_COLS];
+	Staging    *staging;
+	Staging		staging_s[STACK_COLS];
+	int			nstaging = 0;
+	union
+	{
+		int32		align;
+		char		data[VARHDRSZ + PHLEET_HANDLE_MAXLEN + 1];
+	}			ctxtext;
 
 	phleet_check_row_trigger(fcinfo, "pseudonymize_columns");
 
@@ -193,36 +226,44 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 				 errhint("Enter a context first with phleet.enter() or phleet.enter_token().")));
 	k = NULL;
 
-	/* one more for the controller column */
-	if (cache->ncols < lengthof(replcols_s))
+	/* one pass over the tuple and one new tuple; the pseudonyms on the stack */
+	if (desc->natts <= STACK_ATTS)
 	{
-		replcols = replcols_s;
-		replvals = replvals_s;
-		replnulls = replnulls_s;
+		values = values_s;
+		isnull = isnull_s;
 	}
 	else
 	{
-		replcols = palloc(sizeof(int) * (cache->ncols + 1));
-		replvals = palloc(sizeof(Datum) * (cache->ncols + 1));
-		replnulls = palloc(sizeof(bool) * (cache->ncols + 1));
+		values = palloc(desc->natts * sizeof(Datum));
+		isnull = palloc(desc->natts * sizeof(bool));
 	}
-	memset(replnulls, 0, sizeof(bool) * (cache->ncols + 1));
+	if (cache->ncols <= STACK_COLS)
+	{
+		texts = texts_s;
+		staging = staging_s;
+	}
+	else
+	{
+		texts = palloc(cache->ncols * sizeof(PseudonymText));
+		staging = palloc(cache->ncols * sizeof(Staging));
+	}
+	heap_deform_tuple(tuple, desc, values, isnull);
+
 	for (i = 0; i < cache->ncols; i++)
 	{
 		ClassifiedColumn *c = &cache->cols[i];
-		bool		isnull;
-		Datum		d = heap_getattr(tuple, c->attnum, desc, &isnull);
+		Datum		d = values[c->attnum - 1];
 		text	   *t;
 		const char *s;
 		size_t		len;
 		PhleetKind	pk;
 		uint8		bytes[PHLEET_PSEUDONYM_BYTES];
-		uint8		mac[PHLEET_PSEUDONYM_MAC_LEN];
 		char		norm[PHLEET_NORMALIZED_MAXLEN + 1];
-		char		out[PHLEET_PSEUDONYM_LEN + 1];
+		size_t		normlen;
+		char	   *out = texts[i].data;
 		const char *why = NULL;
 
-		if (isnull)
+		if (isnull[c->attnum - 1])
 			continue;
 		if (c->reveal)
 			phleet_vault_lock();
@@ -244,6 +285,11 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 									norm, sizeof(norm), &why))
 		{
 			explicit_bzero(norm, sizeof(norm));
+			while (nstaging > 0)
+			{
+				nstaging--;
+				explicit_bzero(staging[nstaging].norm, staging[nstaging].len);
+			}
 			if (c->kind == PHLEET_KIND_PHONE)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -259,32 +305,61 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 							RelationGetRelationName(rel)),
 					 errdetail_internal("%s", why ? why : "The value was refused.")));
 		}
-		phleet_pseudonym_compute(k, c->kind, norm, strlen(norm), out, mac);
+		normlen = strlen(norm);
 		if (c->reveal)
-			phleet_vault_stage(k, ctx, out, mac, norm, strlen(norm));
-		explicit_bzero(norm, sizeof(norm));
+		{
+			Staging    *st = &staging[nstaging++];
+
+			/*
+			 * Staged once the row's other columns are done: the vault's
+			 * deduplication set is read at random, and the load of its
+			 * slot overlaps their work.
+			 */
+			phleet_pseudonym_compute(k, c->kind, norm, normlen, out, st->mac);
+			phleet_vault_prefetch(ctx, st->mac);
+			st->norm = palloc(normlen + 1);
+			memcpy(st->norm, norm, normlen + 1);
+			st->len = normlen;
+			st->out = out;
+		}
+		else
+			phleet_pseudonym_compute(k, c->kind, norm, normlen, out, NULL);
+		/* the normalizers write their result and its NUL, nothing more */
+		explicit_bzero(norm, normlen + 1);
 		if ((Pointer) t != DatumGetPointer(d))
 			explicit_bzero(VARDATA_ANY(t), len);	/* detoasted copy */
-		replcols[nrepl] = c->attnum;
-		replvals[nrepl] = PointerGetDatum(cstring_to_text_with_len(out, PHLEET_PSEUDONYM_LEN));
-		nrepl++;
+		SET_VARSIZE(&texts[i], VARHDRSZ + PHLEET_PSEUDONYM_LEN);
+		values[c->attnum - 1] = PointerGetDatum(&texts[i]);
+		changed = true;
 	}
 
-	if (nrepl > 0 && cache->stamp_attnum > 0 && TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	for (i = 0; i < nstaging; i++)
 	{
-		bool		isnull;
-
-		(void) heap_getattr(tuple, cache->stamp_attnum, desc, &isnull);
-		if (isnull)
-		{
-			replcols[nrepl] = cache->stamp_attnum;
-			replvals[nrepl] = CStringGetTextDatum(ctx);
-			nrepl++;
-		}
+		phleet_vault_stage(k, ctx, staging[i].out, staging[i].mac,
+						   staging[i].norm, staging[i].len);
+		explicit_bzero(staging[i].norm, staging[i].len);
 	}
-	if (nrepl > 0)
-		tuple = heap_modify_tuple_by_cols(tuple, desc, nrepl, replcols, replvals, replnulls);
-	return PointerGetDatum(tuple);
+
+	if (changed && cache->stamp_attnum > 0 && TRIGGER_FIRED_BY_INSERT(td->tg_event) &&
+		isnull[cache->stamp_attnum - 1])
+	{
+		size_t		len = strlen(ctx);
+
+		Assert(len <= PHLEET_HANDLE_MAXLEN);
+		SET_VARSIZE(ctxtext.data, VARHDRSZ + len);
+		memcpy(ctxtext.data + VARHDRSZ, ctx, len);
+		values[cache->stamp_attnum - 1] = PointerGetDatum(ctxtext.data);
+		isnull[cache->stamp_attnum - 1] = false;
+	}
+	if (!changed)
+		return PointerGetDatum(tuple);
+
+	/* what heap_modify_tuple() keeps of the old tuple */
+	newtuple = heap_form_tuple(desc, values, isnull);
+	newtuple->t_data->t_ctid = tuple->t_data->t_ctid;
+	newtuple->t_self = tuple->t_self;
+	newtuple->t_tableOid = tuple->t_tableOid;
+	return PointerGetDatum(newtuple);
 }
 
 /*

@@ -8,10 +8,11 @@
  * each normalized identifier to phleet_vault_stage(), which encrypts it at
  * once (AES-256-GCM under the controller's vault key, HMAC(key,
  * "phleet-vault-v1"), random nonce, "controller:pseudonym" as associated
- * data) and queues the ciphertext.  Queued entries are written in batches
- * of VAULT_BATCH: when the queue is full, when the statement that queued
- * them ends (ExecutorFinish, or COPY's end), and at the latest before
- * commit.  A batch is sorted in index order and inserted directly with the
+ * data) and queues the ciphertext.  Queued entries are written in batches:
+ * when the queue holds VAULT_BATCH entries and maintenance_work_mem of
+ * memory (a bulk load of new identifiers is sorted in large runs, as an
+ * index build sorts), when the statement that queued them ends
+ * (ExecutorFinish, or COPY's end), and at the latest before commit.  A batch is sorted in index order and inserted directly with the
  * speculative-insertion protocol of ON CONFLICT DO NOTHING, minus its
  * pre-check (one index descent per new entry instead of two), or, for a
  * batch of new identifiers, in bulk in a subtransaction that a unique
@@ -39,6 +40,8 @@
 #include "pseudonym.h"
 #include "vault.h"
 
+#include <sys/mman.h>
+
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -50,6 +53,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "port/pg_bswap.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
@@ -68,6 +72,12 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#ifdef __GNUC__
+#define pg_prefetch_mem(a) __builtin_prefetch(a)
+#else
+#define pg_prefetch_mem(a) ((void) 0)
+#endif
+
 PG_FUNCTION_INFO_V1(phleet_reveal);
 PG_FUNCTION_INFO_V1(phleet_forget);
 
@@ -77,7 +87,7 @@ PGDLLEXPORT void phleet_audit_worker_main(Datum main_arg);
 #define VAULT_AAD_PREFIX	"phleet-vault-v1:"
 #define VAULT_KEY_LABEL		"phleet-vault-v1"
 #define VAULT_VERSION		1
-#define VAULT_BATCH			65536
+#define VAULT_BATCH			65536	/* entries queued before a write, at least */
 #define VAULT_BULK_MIN		64		/* fewer entries go one by one */
 #define VAULT_BULK_CHUNK	1000	/* rows per heap_multi_insert() */
 #define AAD_MAXLEN			(sizeof(VAULT_AAD_PREFIX) + PHLEET_HANDLE_MAXLEN + 1 + PHLEET_PSEUDONYM_LEN + 1)
@@ -122,6 +132,25 @@ stset_key_hash(const StagedKey *key)
 	return h ^ key->controller;
 }
 
+/*
+ * The set's array is read at random, once per row written: allocated in
+ * huge pages where the kernel offers them (madvise), so that a lookup costs
+ * one cache miss and no page-table walk.  Zeroed, as simplehash expects.
+ */
+#define STSET_HUGE		((Size) 2 * 1024 * 1024)
+#define STSET_HEADER	MAXALIGN(64)
+
+typedef struct StsetChunk
+{
+	void	   *base;			/* what mmap() returned, or NULL: palloc'd */
+	Size		len;
+} StsetChunk;
+
+struct stset_hash;
+static void *stset_allocate(struct stset_hash *tb, Size size);
+static void stset_free(struct stset_hash *tb, void *pointer);
+
+#define SH_USE_NONDEFAULT_ALLOCATOR
 #define SH_PREFIX		stset
 #define SH_ELEMENT_TYPE	StagedEntry
 #define SH_KEY_TYPE		StagedKey
@@ -132,6 +161,47 @@ stset_key_hash(const StagedKey *key)
 #define SH_DECLARE
 #define SH_DEFINE
 #include "lib/simplehash.h"
+
+static void *
+stset_allocate(stset_hash *tb, Size size)
+{
+	StsetChunk *chunk;
+
+#if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+	if (size >= STSET_HUGE / 2)
+	{
+		Size		len = size + STSET_HEADER + STSET_HUGE;
+		char	   *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+								MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (base != MAP_FAILED)
+		{
+			char	   *aligned = (char *) TYPEALIGN(STSET_HUGE, base);
+
+			(void) madvise(aligned, len - (aligned - base), MADV_HUGEPAGE);
+			chunk = (StsetChunk *) aligned;
+			chunk->base = base;
+			chunk->len = len;
+			return aligned + STSET_HEADER;
+		}
+	}
+#endif
+	chunk = MemoryContextAllocExtended(tb->ctx, size + STSET_HEADER,
+									   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	chunk->base = NULL;
+	return (char *) chunk + STSET_HEADER;
+}
+
+static void
+stset_free(stset_hash *tb, void *pointer)
+{
+	StsetChunk *chunk = (StsetChunk *) ((char *) pointer - STSET_HEADER);
+
+	if (chunk->base != NULL)
+		(void) munmap(chunk->base, chunk->len);
+	else
+		pfree(chunk);
+}
 
 /* One queued vault entry. */
 typedef struct VaultEntry
@@ -161,6 +231,7 @@ static MemoryContext vault_cxt = NULL;
 static VaultEntry *pending = NULL;
 static int	npending = 0;
 static int	maxpending = 0;
+static Size pending_bytes = 0;	/* memory the queue holds */
 static stset_hash *staged = NULL;	/* StagedKeys queued or written */
 static char **staged_controllers = NULL;	/* handles numbered for StagedKey */
 static int	nstaged_controllers = 0;
@@ -261,6 +332,17 @@ staged_max(void)
 	return (uint32) Min(Max(n, STAGED_MIN), PG_INT32_MAX / 2);
 }
 
+/* Memory the queue holds, after entries left it. */
+static void
+pending_recount(void)
+{
+	int			i;
+
+	pending_bytes = 0;
+	for (i = 0; i < npending; i++)
+		pending_bytes += sizeof(VaultEntry) + GetMemoryChunkSpace(pending[i].sealed);
+}
+
 /* Drop the deduplication set. */
 static void
 staged_reset(void)
@@ -346,6 +428,17 @@ phleet_vault_lock(void)
 }
 
 void
+phleet_vault_prefetch(const char *controller, const uint8 *mac)
+{
+	StagedKey	skey;
+
+	if (staged == NULL)
+		return;
+	staged_key_make(&skey, controller, mac);
+	pg_prefetch_mem(&staged->data[stset_key_hash(&skey) & staged->sizemask]);
+}
+
+void
 phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
 				   const uint8 *mac, const char *norm, size_t len)
 {
@@ -400,20 +493,42 @@ phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
 	e->level = GetCurrentTransactionNestLevel();
 	e->sealed = sealed;
 
-	if (npending >= VAULT_BATCH)
+	pending_bytes += sizeof(VaultEntry) + GetMemoryChunkSpace(sealed);
+	if (npending >= VAULT_BATCH &&
+		pending_bytes >= (Size) maintenance_work_mem * 1024)
 		vault_flush(false);
 }
 
-/* qsort comparator: VaultEntry pointers in the order of the vault's key */
-static int
-vault_entry_cmp(const void *a, const void *b)
+/*
+ * A queued entry as it is sorted: its MAC as two big-endian integers (so
+ * that integer order is the uuid's memcmp order), read once, next to each
+ * other, instead of through the entry at every comparison.
+ */
+typedef struct VaultSortItem
 {
-	const VaultEntry *ea = *(VaultEntry *const *) a;
-	const VaultEntry *eb = *(VaultEntry *const *) b;
-	int			r = memcmp(ea->key.mac, eb->key.mac, PHLEET_PSEUDONYM_MAC_LEN);
+	uint64		hi;
+	uint64		lo;
+	VaultEntry *e;
+} VaultSortItem;
 
-	return r != 0 ? r : strcmp(ea->key.controller, eb->key.controller);
+/* order of the vault's key (mac, controller) */
+static inline int
+vault_sort_cmp(const VaultSortItem *a, const VaultSortItem *b)
+{
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return strcmp(a->e->key.controller, b->e->key.controller);
 }
+
+#define ST_SORT			vault_sort
+#define ST_ELEMENT_TYPE	VaultSortItem
+#define ST_COMPARE(a, b)	vault_sort_cmp(a, b)
+#define ST_SCOPE		static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /*
  * Put entry e into slot as a row of phleet.vault (mac, controller, sealed,
@@ -473,7 +588,14 @@ vault_write_bulk(Relation rel, ResultRelInfo *rri, EState *estate,
 			CHECK_FOR_INTERRUPTS();
 			ResetPerTupleExprContext(estate);
 			for (j = 0; j < k; j++)
+			{
+				/* entries are in key order, scattered in memory */
+				if (done + j + 16 < n)
+					pg_prefetch_mem(entries[done + j + 16]);
+				if (done + j + 8 < n)
+					pg_prefetch_mem(entries[done + j + 8]->sealed);
 				vault_slot_fill(slots[j], estate, entries[done + j], now);
+			}
 			table_multi_insert(rel, slots, k, cid, 0, bistate);
 			for (j = 0; j < k; j++)
 				list_free(ExecInsertIndexTuples(rri, slots[j], estate, false, false, NULL, NIL));
@@ -647,6 +769,7 @@ vault_flush(bool all)
 	int			n = 0;
 	int			i;
 	int			kept;
+	VaultSortItem *items;
 	VaultEntry **todo;
 	Datum		values[3];
 	Oid			save_userid;
@@ -660,12 +783,17 @@ vault_flush(bool all)
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "phleet vault flush",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(tmp);
-	todo = palloc(npending * sizeof(VaultEntry *));
+	items = palloc(npending * sizeof(VaultSortItem));
 	for (i = 0; i < npending; i++)
 	{
 		if (!all && pending[i].level < level)
 			continue;
-		todo[n++] = &pending[i];
+		memcpy(&items[n].hi, pending[i].key.mac, sizeof(uint64));
+		memcpy(&items[n].lo, pending[i].key.mac + sizeof(uint64), sizeof(uint64));
+		items[n].hi = pg_ntoh64(items[n].hi);
+		items[n].lo = pg_ntoh64(items[n].lo);
+		items[n].e = &pending[i];
+		n++;
 	}
 	if (n == 0)
 	{
@@ -674,17 +802,20 @@ vault_flush(bool all)
 		return;
 	}
 	/* in index order: neighbouring entries share btree pages */
-	qsort(todo, n, sizeof(VaultEntry *), vault_entry_cmp);
+	vault_sort(items, n);
 	/* the same identifier twice (queued again after the set was dropped) */
+	todo = palloc(n * sizeof(VaultEntry *));
+	todo[0] = items[0].e;
 	if (n > 1)
 	{
 		int			m = 1;
 
 		for (i = 1; i < n; i++)
-			if (vault_entry_cmp(&todo[i], &todo[m - 1]) != 0)
-				todo[m++] = todo[i];
+			if (vault_sort_cmp(&items[i], &items[i - 1]) != 0)
+				todo[m++] = items[i].e;
 		n = m;
 	}
+	pfree(items);
 
 	flushing = true;
 	PG_TRY();
@@ -743,6 +874,7 @@ vault_flush(bool all)
 			pfree(pending[i].sealed);
 	}
 	npending = kept;
+	pending_recount();
 	MemoryContextDelete(tmp);
 }
 
@@ -750,11 +882,14 @@ vault_flush(bool all)
 static void
 vault_forget_pending(void)
 {
+	if (staged != NULL)
+		stset_destroy(staged);	/* its array may live outside vault_cxt */
 	if (vault_cxt != NULL)
 		MemoryContextReset(vault_cxt);
 	pending = NULL;
 	npending = 0;
 	maxpending = 0;
+	pending_bytes = 0;
 	staged = NULL;
 	staged_controllers = NULL;
 	nstaged_controllers = 0;
@@ -855,6 +990,7 @@ vault_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 				pending[kept++] = pending[i];
 		}
 		npending = kept;
+		pending_recount();
 		/* what the subtransaction wrote is gone too: stop deduplicating */
 		staged_reset();
 	}
