@@ -32,10 +32,9 @@
  * refuse to write without a controller context.
  *
  * Per row it deforms the tuple once and forms one new tuple, the pseudonyms
- * and the stamp as datums on its stack.  Revealable values are handed to
- * the vault after the row's other columns, so that the load of the vault's
- * deduplication slot (prefetched) overlaps their work; their normalized
- * copies are wiped once staged, or when the row is refused.
+ * and the stamp as datums on its stack.  A revealable value is handed to the
+ * vault as soon as its pseudonym is computed; should a later column refuse
+ * the row, the entry goes with the (sub)transaction the error aborts.
  *
  *-------------------------------------------------------------------------
  */
@@ -88,15 +87,6 @@ typedef struct PseudonymText
 	int32		vl_len_;
 	char		data[PHLEET_PSEUDONYM_LEN + 1];
 } PseudonymText;
-
-/* A revealable value of the row, staged for the vault once the row is done. */
-typedef struct Staging
-{
-	char	   *norm;			/* normalized identifier, wiped once staged */
-	size_t		len;
-	const char *out;			/* its pseudonym */
-	uint8		mac[PHLEET_PSEUDONYM_MAC_LEN];
-} Staging;
 
 /*
  * The classified columns of the trigger's relation, parsed from the
@@ -201,9 +191,6 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 	bool		isnull_s[STACK_ATTS];
 	PseudonymText *texts;
 	PseudonymText texts_s[STACK_COLS];
-	Staging    *staging;
-	Staging		staging_s[STACK_COLS];
-	int			nstaging = 0;
 	union
 	{
 		int32		align;
@@ -240,12 +227,10 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 	if (cache->ncols <= STACK_COLS)
 	{
 		texts = texts_s;
-		staging = staging_s;
 	}
 	else
 	{
 		texts = palloc(cache->ncols * sizeof(PseudonymText));
-		staging = palloc(cache->ncols * sizeof(Staging));
 	}
 	heap_deform_tuple(tuple, desc, values, isnull);
 
@@ -258,6 +243,7 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 		size_t		len;
 		PhleetKind	pk;
 		uint8		bytes[PHLEET_PSEUDONYM_BYTES];
+		uint8		mac[PHLEET_PSEUDONYM_MAC_LEN];
 		char		norm[PHLEET_NORMALIZED_MAXLEN + 1];
 		size_t		normlen;
 		char	   *out = texts[i].data;
@@ -285,11 +271,6 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 									norm, sizeof(norm), &why))
 		{
 			explicit_bzero(norm, sizeof(norm));
-			while (nstaging > 0)
-			{
-				nstaging--;
-				explicit_bzero(staging[nstaging].norm, staging[nstaging].len);
-			}
 			if (c->kind == PHLEET_KIND_PHONE)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -306,24 +287,9 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 					 errdetail_internal("%s", why ? why : "The value was refused.")));
 		}
 		normlen = strlen(norm);
+		phleet_pseudonym_compute(k, c->kind, norm, normlen, out, c->reveal ? mac : NULL);
 		if (c->reveal)
-		{
-			Staging    *st = &staging[nstaging++];
-
-			/*
-			 * Staged once the row's other columns are done: the vault's
-			 * deduplication set is read at random, and the load of its
-			 * slot overlaps their work.
-			 */
-			phleet_pseudonym_compute(k, c->kind, norm, normlen, out, st->mac);
-			phleet_vault_prefetch(ctx, st->mac);
-			st->norm = palloc(normlen + 1);
-			memcpy(st->norm, norm, normlen + 1);
-			st->len = normlen;
-			st->out = out;
-		}
-		else
-			phleet_pseudonym_compute(k, c->kind, norm, normlen, out, NULL);
+			phleet_vault_stage(k, ctx, out, mac, norm, normlen);
 		/* the normalizers write their result and its NUL, nothing more */
 		explicit_bzero(norm, normlen + 1);
 		if ((Pointer) t != DatumGetPointer(d))
@@ -331,13 +297,6 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 		SET_VARSIZE(&texts[i], VARHDRSZ + PHLEET_PSEUDONYM_LEN);
 		values[c->attnum - 1] = PointerGetDatum(&texts[i]);
 		changed = true;
-	}
-
-	for (i = 0; i < nstaging; i++)
-	{
-		phleet_vault_stage(k, ctx, staging[i].out, staging[i].mac,
-						   staging[i].norm, staging[i].len);
-		explicit_bzero(staging[i].norm, staging[i].len);
 	}
 
 	if (changed && cache->stamp_attnum > 0 && TRIGGER_FIRED_BY_INSERT(td->tg_event) &&

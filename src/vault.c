@@ -40,8 +40,6 @@
 #include "pseudonym.h"
 #include "vault.h"
 
-#include <sys/mman.h>
-
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -71,12 +69,6 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
-
-#ifdef __GNUC__
-#define pg_prefetch_mem(a) __builtin_prefetch(a)
-#else
-#define pg_prefetch_mem(a) ((void) 0)
-#endif
 
 PG_FUNCTION_INFO_V1(phleet_reveal);
 PG_FUNCTION_INFO_V1(phleet_forget);
@@ -132,25 +124,6 @@ stset_key_hash(const StagedKey *key)
 	return h ^ key->controller;
 }
 
-/*
- * The set's array is read at random, once per row written: allocated in
- * huge pages where the kernel offers them (madvise), so that a lookup costs
- * one cache miss and no page-table walk.  Zeroed, as simplehash expects.
- */
-#define STSET_HUGE		((Size) 2 * 1024 * 1024)
-#define STSET_HEADER	MAXALIGN(64)
-
-typedef struct StsetChunk
-{
-	void	   *base;			/* what mmap() returned, or NULL: palloc'd */
-	Size		len;
-} StsetChunk;
-
-struct stset_hash;
-static void *stset_allocate(struct stset_hash *tb, Size size);
-static void stset_free(struct stset_hash *tb, void *pointer);
-
-#define SH_USE_NONDEFAULT_ALLOCATOR
 #define SH_PREFIX		stset
 #define SH_ELEMENT_TYPE	StagedEntry
 #define SH_KEY_TYPE		StagedKey
@@ -161,47 +134,6 @@ static void stset_free(struct stset_hash *tb, void *pointer);
 #define SH_DECLARE
 #define SH_DEFINE
 #include "lib/simplehash.h"
-
-static void *
-stset_allocate(stset_hash *tb, Size size)
-{
-	StsetChunk *chunk;
-
-#if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
-	if (size >= STSET_HUGE / 2)
-	{
-		Size		len = size + STSET_HEADER + STSET_HUGE;
-		char	   *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
-								MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		if (base != MAP_FAILED)
-		{
-			char	   *aligned = (char *) TYPEALIGN(STSET_HUGE, base);
-
-			(void) madvise(aligned, len - (aligned - base), MADV_HUGEPAGE);
-			chunk = (StsetChunk *) aligned;
-			chunk->base = base;
-			chunk->len = len;
-			return aligned + STSET_HEADER;
-		}
-	}
-#endif
-	chunk = MemoryContextAllocExtended(tb->ctx, size + STSET_HEADER,
-									   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	chunk->base = NULL;
-	return (char *) chunk + STSET_HEADER;
-}
-
-static void
-stset_free(stset_hash *tb, void *pointer)
-{
-	StsetChunk *chunk = (StsetChunk *) ((char *) pointer - STSET_HEADER);
-
-	if (chunk->base != NULL)
-		(void) munmap(chunk->base, chunk->len);
-	else
-		pfree(chunk);
-}
 
 /* One queued vault entry. */
 typedef struct VaultEntry
@@ -232,6 +164,8 @@ static VaultEntry *pending = NULL;
 static int	npending = 0;
 static int	maxpending = 0;
 static Size pending_bytes = 0;	/* memory the queue holds */
+static int	held_n = 0;			/* entries (and their memory) left queued by */
+static Size held_bytes = 0;		/* the last write: of enclosing subtransactions */
 static stset_hash *staged = NULL;	/* StagedKeys queued or written */
 static char **staged_controllers = NULL;	/* handles numbered for StagedKey */
 static int	nstaged_controllers = 0;
@@ -332,7 +266,12 @@ staged_max(void)
 	return (uint32) Min(Max(n, STAGED_MIN), PG_INT32_MAX / 2);
 }
 
-/* Memory the queue holds, after entries left it. */
+/*
+ * Memory the queue holds, after entries left it.  What is left then belongs
+ * to enclosing subtransactions (a write takes only the current one's), so it
+ * does not count towards the next batch: otherwise a subtransaction opened
+ * with a full queue would write at every new identifier.
+ */
 static void
 pending_recount(void)
 {
@@ -341,6 +280,8 @@ pending_recount(void)
 	pending_bytes = 0;
 	for (i = 0; i < npending; i++)
 		pending_bytes += sizeof(VaultEntry) + GetMemoryChunkSpace(pending[i].sealed);
+	held_n = npending;
+	held_bytes = pending_bytes;
 }
 
 /* Drop the deduplication set. */
@@ -428,17 +369,6 @@ phleet_vault_lock(void)
 }
 
 void
-phleet_vault_prefetch(const char *controller, const uint8 *mac)
-{
-	StagedKey	skey;
-
-	if (staged == NULL)
-		return;
-	staged_key_make(&skey, controller, mac);
-	pg_prefetch_mem(&staged->data[stset_key_hash(&skey) & staged->sizemask]);
-}
-
-void
 phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
 				   const uint8 *mac, const char *norm, size_t len)
 {
@@ -494,8 +424,8 @@ phleet_vault_stage(PhleetKey *k, const char *controller, const char *pseudonym,
 	e->sealed = sealed;
 
 	pending_bytes += sizeof(VaultEntry) + GetMemoryChunkSpace(sealed);
-	if (npending >= VAULT_BATCH &&
-		pending_bytes >= (Size) maintenance_work_mem * 1024)
+	if (npending - held_n >= VAULT_BATCH &&
+		pending_bytes - held_bytes >= (Size) maintenance_work_mem * 1024)
 		vault_flush(false);
 }
 
@@ -589,11 +519,6 @@ vault_write_bulk(Relation rel, ResultRelInfo *rri, EState *estate,
 			ResetPerTupleExprContext(estate);
 			for (j = 0; j < k; j++)
 			{
-				/* entries are in key order, scattered in memory */
-				if (done + j + 16 < n)
-					pg_prefetch_mem(entries[done + j + 16]);
-				if (done + j + 8 < n)
-					pg_prefetch_mem(entries[done + j + 8]->sealed);
 				vault_slot_fill(slots[j], estate, entries[done + j], now);
 			}
 			table_multi_insert(rel, slots, k, cid, 0, bistate);
@@ -883,13 +808,15 @@ static void
 vault_forget_pending(void)
 {
 	if (staged != NULL)
-		stset_destroy(staged);	/* its array may live outside vault_cxt */
+		stset_destroy(staged);
 	if (vault_cxt != NULL)
 		MemoryContextReset(vault_cxt);
 	pending = NULL;
 	npending = 0;
 	maxpending = 0;
 	pending_bytes = 0;
+	held_n = 0;
+	held_bytes = 0;
 	staged = NULL;
 	staged_controllers = NULL;
 	nstaged_controllers = 0;

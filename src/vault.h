@@ -29,10 +29,4 @@ extern void phleet_vault_stage(PhleetKey *k, const char *controller,
 							   const char *pseudonym, const uint8 *mac,
 							   const char *norm, size_t len);
 
-/*
- * Start loading what phleet_vault_stage() of (controller, mac) reads first,
- * so that the load overlaps other work.  Only a hint.
- */
-extern void phleet_vault_prefetch(const char *controller, const uint8 *mac);
-
 #endif							/* PHLEET_VAULT_H */
