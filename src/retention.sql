@@ -1401,29 +1401,37 @@ COMMENT ON FUNCTION phleet._purge_batch(bigint, regclass, timestamptz, integer, 
 -- as pruned, so a controller without entries costs one scan per interval).
 CREATE FUNCTION phleet._purge_vault_controllers(run bigint)
 RETURNS text[]
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-WITH last_pruned AS (
-    SELECT x.handle AS controller, x.created_at,
-           (SELECT max(v.run_id) FROM phleet.purge_log v
-             WHERE v.method = 'vault' AND v.status IN ('done', 'held') AND v.controller = x.handle) AS run_id,
-           (SELECT max(v.finished) FROM phleet.purge_log v
-             WHERE v.method = 'vault' AND v.status IN ('done', 'held') AND v.controller = x.handle) AS finished
-      FROM phleet.controllers x),
-sweep AS (
-    SELECT s.setting::integer * interval '1 minute' AS every
-      FROM pg_settings s WHERE s.name = 'phleet.vault_sweep_interval')
-SELECT coalesce(array_agg(p.controller ORDER BY p.controller), '{}')
-  FROM last_pruned p, sweep
- WHERE EXISTS (SELECT FROM phleet.purge_log l
-                WHERE l.controller = p.controller AND l.run_id <= run
-                  AND l.run_id > coalesce(p.run_id, 0)
-                  AND l.method IN ('rows', 'partition') AND l.rows_deleted > 0
-                  AND EXISTS (SELECT FROM phleet.classifications c
-                               WHERE c.relid::oid = l.relid AND c.reveal))
-    OR (sweep.every > interval '0'
-        AND coalesce(p.finished, p.created_at) <= now() - sweep.every)
+DECLARE
+    every interval := current_setting('phleet.vault_sweep_interval')::interval;
+BEGIN
+    -- (an empty vault has nothing to prune: a run without revealable
+    -- columns pays one look at it)
+    IF NOT EXISTS (SELECT FROM phleet.vault) THEN
+        RETURN '{}';
+    END IF;
+    RETURN (
+        WITH last_pruned AS (
+            SELECT x.handle AS controller, x.created_at, v.run_id, v.finished
+              FROM phleet.controllers x
+              LEFT JOIN LATERAL (
+                  SELECT max(l.run_id) AS run_id, max(l.finished) AS finished
+                    FROM phleet.purge_log l
+                   WHERE l.method = 'vault' AND l.status IN ('done', 'held')
+                     AND l.controller = x.handle) v ON true)
+        SELECT coalesce(array_agg(p.controller ORDER BY p.controller), '{}')
+          FROM last_pruned p
+         WHERE EXISTS (SELECT FROM phleet.purge_log l
+                        WHERE l.controller = p.controller AND l.run_id <= run
+                          AND l.run_id > coalesce(p.run_id, 0)
+                          AND l.method IN ('rows', 'partition') AND l.rows_deleted > 0
+                          AND EXISTS (SELECT FROM phleet.classifications c
+                                       WHERE c.relid::oid = l.relid AND c.reveal))
+            OR (every > interval '0'
+                AND coalesce(p.finished, p.created_at) <= now() - every));
+END
 $$;
 COMMENT ON FUNCTION phleet._purge_vault_controllers(bigint) IS
     'Internal: controllers whose vault a purge run prunes (rows deleted from tables with revealable columns since their last pruning, or a pruning older than phleet.vault_sweep_interval)';
