@@ -1455,18 +1455,9 @@ AS $$
 DECLARE
     unreferenced text;
     msg text;
+    hint text;
 BEGIN
     deleted := 0;
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        -- the DELETE's snapshot would predate the lock
-        msg := format('the purge runs at isolation level %s', current_setting('transaction_isolation'));
-        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, finished, status, error)
-        VALUES (run, 'phleet.vault'::regclass, 'phleet.vault', controller, 'vault', clock_timestamp(), 'error', msg);
-        RAISE WARNING 'purge: vault of controller % not pruned: %', controller, msg
-            USING HINT = 'Run phleet.purge() with default_transaction_isolation = ''read committed''; the next purge tries again.';
-        status := 'error';
-        RETURN;
-    END IF;
     LOCK TABLE phleet.legal_holds IN SHARE MODE;
     IF EXISTS (SELECT FROM phleet.legal_holds h
                 WHERE h.released_at IS NULL AND h.controller = _purge_vault.controller
@@ -1487,6 +1478,11 @@ BEGIN
       JOIN phleet.governed g ON g.relid = c.relid
      WHERE c.reveal;
     BEGIN
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            -- the DELETE's snapshot would predate the lock
+            RAISE EXCEPTION 'the purge runs at isolation level %', current_setting('transaction_isolation')
+                USING HINT = 'Run phleet.purge() with default_transaction_isolation = ''read committed''; the next purge tries again.';
+        END IF;
         -- a maintenance job's memory: the anti-join sorts or hashes both sides
         PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
         LOCK TABLE phleet.vault IN SHARE ROW EXCLUSIVE MODE;
@@ -1504,11 +1500,11 @@ BEGIN
         END IF;
         status := 'done';
     EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
         INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, finished, status, error)
         VALUES (run, 'phleet.vault'::regclass, 'phleet.vault', controller, 'vault', clock_timestamp(), 'error', msg);
         RAISE WARNING 'purge: vault of controller % not pruned: %', controller, msg
-            USING HINT = 'See phleet.purge_log; the next purge tries again.';
+            USING HINT = coalesce(nullif(hint, ''), 'See phleet.purge_log; the next purge tries again.');
         status := 'error';
         deleted := 0;
     END;
