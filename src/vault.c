@@ -12,7 +12,8 @@
  * when the queue holds VAULT_BATCH entries and maintenance_work_mem of
  * memory (a bulk load of new identifiers is sorted in large runs, as an
  * index build sorts), when the statement that queued them ends
- * (ExecutorFinish, or COPY's end), and at the latest before commit.  A batch is sorted in index order and inserted directly with the
+ * (ExecutorFinish, or COPY's end), and at the latest before commit.  A
+ * batch is sorted in index order and inserted directly with the
  * speculative-insertion protocol of ON CONFLICT DO NOTHING, minus its
  * pre-check (one index descent per new entry instead of two), or, for a
  * batch of new identifiers, in bulk in a subtransaction that a unique
@@ -807,8 +808,6 @@ vault_flush(bool all)
 static void
 vault_forget_pending(void)
 {
-	if (staged != NULL)
-		stset_destroy(staged);
 	if (vault_cxt != NULL)
 		MemoryContextReset(vault_cxt);
 	pending = NULL;
