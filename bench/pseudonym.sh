@@ -15,6 +15,11 @@
 #                 repeat, in random order), what an SMS platform writes most;
 #       contacts: $ROWS leads, every phone and email new (an import of new
 #                 leads; the worst case for the vault: one entry per row);
+#       full:     the messages of "messages" as whole rows of a messages table
+#                 (direction, status, a body of 60-160 characters, campaign,
+#                 time sent) with an index on phone, as an application looks
+#                 conversations up by lead; the tables above hold only
+#                 phone, email and a short note, phleet's worst relative case;
 #     (a), (c) and (d) in $COPY_ROUNDS interleaved rounds (median), (b) once;
 #   - single-row INSERT TPS (pgbench, 2 clients, $TPS_ROUNDS interleaved
 #     rounds of $TPS_SECONDS s, one transaction per insert);
@@ -117,6 +122,29 @@ SELECT phleet.govern('bench_d');
 SELECT phleet.classify('bench_d', 'phone', 'communication', 'phone');
 SELECT phleet.classify('bench_d', 'email', 'communication', 'email');
 
+-- the same four, as whole message rows with an index on phone
+DO \$\$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['a', 'b', 'c', 'd'] LOOP
+        EXECUTE format('CREATE TABLE bench_%s_full (id bigserial PRIMARY KEY, phone text, email text,
+                          direction text NOT NULL, status text NOT NULL, body text,
+                          campaign_id integer, sent_at timestamptz NOT NULL)', t);
+        PERFORM phleet.govern(format('bench_%s_full', t)::regclass);
+        EXECUTE format('CREATE INDEX ON bench_%s_full (phone)', t);
+        EXECUTE format('GRANT INSERT ON bench_%s_full TO bench_app', t);
+        EXECUTE format('GRANT USAGE ON SEQUENCE bench_%s_full_id_seq TO bench_app', t);
+    END LOOP;
+END
+\$\$;
+CREATE TRIGGER pseudonymize_b BEFORE INSERT OR UPDATE ON bench_b_full
+    FOR EACH ROW EXECUTE FUNCTION bench_b_pseudonymize();
+SELECT phleet.classify('bench_c_full', 'phone', 'communication', 'phone', reveal => true);
+SELECT phleet.classify('bench_c_full', 'email', 'communication', 'email');
+SELECT phleet.classify('bench_d_full', 'phone', 'communication', 'phone');
+SELECT phleet.classify('bench_d_full', 'email', 'communication', 'email');
+
 GRANT INSERT ON bench_a, bench_b, bench_c, bench_d TO bench_app;
 GRANT SELECT, INSERT ON bench_b_vault TO bench_app;
 GRANT USAGE ON SEQUENCE bench_a_id_seq, bench_b_id_seq, bench_c_id_seq, bench_d_id_seq TO bench_app;
@@ -131,6 +159,14 @@ COPY (SELECT '+1 (555) ' || lpad((l / 10000)::text, 3, '0') || '-' || lpad((l % 
              'Lead.' || l || '@Example.com', 'note ' || g
         FROM (SELECT g, 1 + floor(random() * ($ROWS / $PER_LEAD))::int AS l
                 FROM generate_series(1, $ROWS) g) m) TO '$out/messages.tsv';
+SELECT setseed(0.29);
+COPY (SELECT '+1 (555) ' || lpad((l / 10000)::text, 3, '0') || '-' || lpad((l % 10000)::text, 4, '0'),
+             'Lead.' || l || '@Example.com',
+             CASE WHEN g % 2 = 0 THEN 'inbound' ELSE 'outbound' END, 'delivered',
+             left(repeat(md5(g::text), 5), 60 + g % 100), g % 50,
+             timestamptz '2026-11-01' + g * interval '1 second'
+        FROM (SELECT g, 1 + floor(random() * ($ROWS / $PER_LEAD))::int AS l
+                FROM generate_series(1, $ROWS) g) m) TO '$out/full.tsv';
 CREATE TABLE nums AS SELECT '+1555' || lpad(g::text, 7, '0') AS x FROM generate_series(1, $ROWS) g;
 VACUUM ANALYZE nums;
 SQL
@@ -141,16 +177,18 @@ declare -A copy_s
 declare -A copy_all
 declare -A vault_n
 declare -A tps_all
+all_tables="bench_a, bench_b, bench_c, bench_d, bench_a_full, bench_b_full, bench_c_full, bench_d_full"
 copy_one() {   # copy_one <table> <shape>: prints seconds
-    psql_ -U postgres bench -c "TRUNCATE bench_a, bench_b, bench_c, bench_d, bench_b_vault, phleet.vault" -c "CHECKPOINT"
-    local t0 t1
+    psql_ -U postgres bench -c "TRUNCATE $all_tables, bench_b_vault, phleet.vault" -c "CHECKPOINT"
+    local t0 t1 into="bench_$1 (phone, email, note)"
+    [ "$2" = full ] && into="bench_$1_full (phone, email, direction, status, body, campaign_id, sent_at)"
     t0=$(now)
-    psql_ -U bench_app bench -c "\\copy bench_$1 (phone, email, note) FROM '$out/$2.tsv'"
+    psql_ -U bench_app bench -c "\\copy $into FROM '$out/$2.tsv'"
     t1=$(now)
     echo "$t1 - $t0" | bc -l
 }
 orders=("a c d" "d a c" "c d a")
-for shape in messages contacts; do
+for shape in messages contacts full; do
     for round in $(seq 1 "$COPY_ROUNDS"); do
         for t in ${orders[$(( (round - 1) % 3 ))]}; do
             v=$(copy_one "$t" "$shape")
@@ -162,7 +200,7 @@ for shape in messages contacts; do
     done
     copy_all[$shape,b]=$(copy_one b "$shape")
 done
-psql_ -U postgres bench -c "TRUNCATE bench_a, bench_b, bench_c, bench_d, bench_b_vault, phleet.vault" >/dev/null
+psql_ -U postgres bench -c "TRUNCATE $all_tables, bench_b_vault, phleet.vault" >/dev/null
 
 # single-row INSERT TPS, 2 clients, as the bound application role;
 # $TPS_ROUNDS interleaved rounds, the median is reported
@@ -228,7 +266,7 @@ ratio_med() {
     median $out
 }
 fmt_all() { local o="" v; for v in $1; do o="$o $(r "$v")"; done; echo "${o# }"; }
-for shape in messages contacts; do
+for shape in messages contacts full; do
     for t in a c d; do copy_s[$shape,$t]=$(median ${copy_all[$shape,$t]}); done
     copy_s[$shape,b]=${copy_all[$shape,b]}
 done
@@ -253,18 +291,22 @@ classified with \`reveal => true\`, email classified; (d) as (c) without \`revea
 \`COPY ... FROM STDIN\` of $ROWS rows into an empty table, after a checkpoint; (a), (c), (d)
 in $COPY_ROUNDS interleaved rounds (median seconds; c / a is the median of the per-round
 ratios), (b) once.  *messages*: $ROWS rows from $((ROWS / PER_LEAD)) leads, phone and email
-repeating in random order; *contacts*: $ROWS rows, every phone and email new.
+repeating in random order; *contacts*: $ROWS rows, every phone and email new.  Tables
+\`(id bigserial PRIMARY KEY, phone, email, note)\`: phleet's worst relative case.  *full*:
+the rows of *messages* as whole rows of a messages table (\`direction\`, \`status\`, a
+\`body\` of 60-160 characters, \`campaign_id\`, \`sent_at\`) with an index on \`phone\`.
 
 | COPY $ROWS rows | (a) governed | (b) hand-rolled | (c) phleet | (d) no vault | c / b | c / a | d / a | vault entries |
 |---|---|---|---|---|---|---|---|---|
 MD
-for shape in messages contacts; do
+for shape in messages contacts full; do
     echo "| $shape, s | $(r "${copy_s[$shape,a]}") | $(r "${copy_s[$shape,b]}") | $(r "${copy_s[$shape,c]}") | $(r "${copy_s[$shape,d]}") | $(r "${copy_s[$shape,b]} / ${copy_s[$shape,c]}") × faster | $(r "$(ratio_med "${copy_all[$shape,a]}" "${copy_all[$shape,c]}")") | $(r "$(ratio_med "${copy_all[$shape,a]}" "${copy_all[$shape,d]}")") | ${vault_n[$shape]} |"
 done
 cat <<MD
 
 Every round, s: messages a: $(fmt_all "${copy_all[messages,a]}"); c: $(fmt_all "${copy_all[messages,c]}"); d: $(fmt_all "${copy_all[messages,d]}");
-contacts a: $(fmt_all "${copy_all[contacts,a]}"); c: $(fmt_all "${copy_all[contacts,c]}"); d: $(fmt_all "${copy_all[contacts,d]}").
+contacts a: $(fmt_all "${copy_all[contacts,a]}"); c: $(fmt_all "${copy_all[contacts,c]}"); d: $(fmt_all "${copy_all[contacts,d]}");
+full a: $(fmt_all "${copy_all[full,a]}"); c: $(fmt_all "${copy_all[full,c]}"); d: $(fmt_all "${copy_all[full,d]}").
 
 | single-row INSERT, TPS (2 clients, median of $TPS_ROUNDS × ${TPS_SECONDS} s) | (a) | (b) | (c) | c / b | c / a |
 |---|---|---|---|---|---|
