@@ -160,30 +160,63 @@ SET ROLE regress_pv_admin;
 SET phleet.vault_sweep_interval = 0;
 RESET ROLE;
 
--- a writer of a revealable column holds ROW EXCLUSIVE on phleet.vault until
--- its transaction ends, also when it wrote in a subtransaction rolled back
--- since, and also for a value that is already a pseudonym
+-- a writer of a revealable column holds its controller's vault lock (a user
+-- lock, in share mode) until its transaction ends, also when it wrote in a
+-- subtransaction rolled back since, and also for a value that is already a
+-- pseudonym; it holds nothing on phleet.vault itself, which would make the
+-- pruning wait for writers of every controller
+CREATE VIEW pv_vault_locks AS
+SELECT l.objid = (SELECT hashtext('pv-a'))::oid AS of_pv_a, l.mode, l.granted
+  FROM pg_locks l
+ WHERE l.locktype = 'userlock' AND l.classid = 1885891700 AND l.objsubid = 2
+   AND l.pid = pg_backend_pid()
+UNION ALL
+SELECT NULL, l.mode, l.granted FROM pg_locks l
+ WHERE l.locktype = 'relation' AND l.relation = 'phleet.vault'::regclass
+   AND l.pid = pg_backend_pid();
+GRANT SELECT ON pv_vault_locks TO regress_pv_app;
 SET ROLE regress_pv_app;
 SELECT phleet.enter('pv-a', for_session => true);
 BEGIN;
 SAVEPOINT s;
 INSERT INTO pv_msgs VALUES (2, now(), phleet.pseudonym('+15550200003', 'phone'));
 ROLLBACK TO s;
-SELECT mode, granted FROM pg_locks
- WHERE locktype = 'relation' AND relation = 'phleet.vault'::regclass AND pid = pg_backend_pid();
+SELECT * FROM pv_vault_locks;
 COMMIT;
 -- a row without a value in a revealable column takes no lock
 BEGIN;
 INSERT INTO pv_leads VALUES (7, now(), NULL, 'seven@example.com');
-SELECT count(*) AS vault_locks FROM pg_locks
- WHERE locktype = 'relation' AND relation = 'phleet.vault'::regclass AND pid = pg_backend_pid();
+SELECT count(*) AS vault_locks FROM pv_vault_locks;
 ROLLBACK;
 SELECT phleet.leave();
 
--- the pruning is phleet.purge()'s: nobody else calls it
+-- the pruning is phleet.purge()'s: nobody else calls it or takes its locks
 SELECT phleet._purge_vault(1, 'pv-a');
 SELECT phleet._purge_vault_controllers(1);
+SELECT phleet._vault_lock('pv-a');
+SELECT phleet._purge_lock();
+SELECT phleet._purge_unlock();
 RESET ROLE;
+SET ROLE regress_pv_admin;
+SELECT phleet._vault_lock('pv-a');
+SELECT phleet._purge_lock();
+RESET ROLE;
+-- its lock on a controller's vault is exclusive, for the transaction
+BEGIN;
+SELECT phleet._vault_lock('pv-a');
+SELECT * FROM pv_vault_locks;
+COMMIT;
+SELECT count(*) AS vault_locks FROM pv_vault_locks;
+SELECT phleet._vault_lock('not a handle');
+SELECT phleet._vault_lock(NULL);
+-- the purge lock is the session's, taken once, released at the end of a run
+SELECT phleet._purge_lock(), phleet._purge_lock();
+SELECT mode, granted FROM pg_locks
+ WHERE locktype = 'userlock' AND classid = 1885891700 AND objid = 1 AND objsubid = 1
+   AND pid = pg_backend_pid();
+SELECT phleet._purge_unlock(), phleet._purge_unlock();
+SELECT count(*) AS purge_locks FROM pg_locks
+ WHERE locktype = 'userlock' AND classid = 1885891700 AND objsubid = 1 AND pid = pg_backend_pid();
 
 SELECT phleet.enter('pv-a', for_session => true);
 DELETE FROM pv_leads;
@@ -191,6 +224,7 @@ DELETE FROM pv_msgs;
 SELECT phleet.enter('pv-b', for_session => true);
 DELETE FROM pv_leads;
 SELECT phleet.leave();
+DROP VIEW pv_vault_locks;
 DROP TABLE pv_leads, pv_msgs;
 DELETE FROM phleet.vault WHERE controller LIKE 'pv-%';
 DROP ROLE regress_pv_admin, regress_pv_app;

@@ -252,7 +252,7 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 		if (isnull[c->attnum - 1])
 			continue;
 		if (c->reveal)
-			phleet_vault_lock();
+			phleet_vault_lock(ctx);
 		if (k == NULL)
 			k = phleet_key_get(ctx);
 		t = DatumGetTextPP(d);

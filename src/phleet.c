@@ -80,6 +80,21 @@ phleet_check_row_trigger(FunctionCallInfo fcinfo, const char *funcname)
 }
 
 /*
+ * Fill in the tag of one of phleet's locks in the current database (see
+ * phleet.h).
+ */
+void
+phleet_locktag(LOCKTAG *tag, uint32 kind, uint32 key)
+{
+	tag->locktag_field1 = MyDatabaseId;
+	tag->locktag_field2 = PHLEET_LOCK_CLASS;
+	tag->locktag_field3 = key;
+	tag->locktag_field4 = (uint16) kind;
+	tag->locktag_type = LOCKTAG_USERLOCK;
+	tag->locktag_lockmethodid = USER_LOCKMETHOD;
+}
+
+/*
  * Raise invalid_parameter_value unless handle is a valid controller handle.
  */
 void

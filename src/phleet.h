@@ -14,6 +14,7 @@
 
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
+#include "storage/lock.h"
 #include "tcop/utility.h"
 
 #include "normalize.h"
@@ -26,7 +27,18 @@
 #define PHLEET_STAMP_FUNCTION	"stamp_controller"
 #define PHLEET_CONTEXT_GUC		"phleet.controller"
 
+/*
+ * phleet's own heavyweight locks (phleet_locktag): user locks, which no SQL
+ * function can take, unlike advisory locks, so that no role can hold one to
+ * stop a purge.  pg_locks shows them as locktype "userlock", database, classid
+ * PHLEET_LOCK_CLASS, objid the key, objsubid the PHLEET_LOCK_* kind.
+ */
+#define PHLEET_LOCK_CLASS		1885891700
+#define PHLEET_LOCK_PURGE		1	/* key 1: one purge at a time per database */
+#define PHLEET_LOCK_VAULT		2	/* key: hash of a controller's handle */
+
 /* phleet.c */
+extern void phleet_locktag(LOCKTAG *tag, uint32 kind, uint32 key);
 extern void phleet_check_handle(const char *handle);
 extern void phleet_check_row_trigger(FunctionCallInfo fcinfo, const char *funcname);
 extern Oid	phleet_relid(const char *relname, bool missing_ok);

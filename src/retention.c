@@ -14,6 +14,12 @@
  * phleet._purge_can_commit() lets the procedure refuse up front, before it
  * has changed anything, with an error that says what to do.
  *
+ * phleet._purge_lock() and phleet._purge_unlock() make purges of one
+ * database run one at a time.  The lock is a session-level user lock, which
+ * no built-in SQL function can take (these two are the extension owner's):
+ * with an advisory lock any role that can connect could hold the purge's key
+ * and make every purge skip.
+ *
  * phleet._purge_count(part, idx) counts the rows of a partition per
  * controller the way an index-only scan would, without the executor: it
  * walks the index that leads with the controller column and counts each
@@ -49,6 +55,8 @@
 #include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(phleet_purge_can_commit);
+PG_FUNCTION_INFO_V1(phleet_purge_lock);
+PG_FUNCTION_INFO_V1(phleet_purge_unlock);
 PG_FUNCTION_INFO_V1(phleet_purge_count);
 
 /* phleet.purge_partitions: may phleet.purge() drop whole partitions? */
@@ -103,6 +111,40 @@ phleet_purge_can_commit(PG_FUNCTION_ARGS)
 				 errmsg("phleet.purge() cannot run inside a transaction block or a function"),
 				 errdetail("The purge commits after every batch so that no batch holds its locks for long."),
 				 errhint("Run CALL phleet.purge() as a statement of its own, outside BEGIN ... COMMIT.")));
+	PG_RETURN_VOID();
+}
+
+/*
+ * phleet._purge_lock() RETURNS boolean
+ *
+ * Takes the purge lock of the current database for the session, without
+ * waiting: true when this session holds it (already, after a purge of its
+ * own that failed, or now), false when another session does.
+ */
+Datum
+phleet_purge_lock(PG_FUNCTION_ARGS)
+{
+	LOCKTAG		tag;
+
+	phleet_locktag(&tag, PHLEET_LOCK_PURGE, 1);
+	if (LockHeldByMe(&tag, ExclusiveLock))
+		PG_RETURN_BOOL(true);
+	PG_RETURN_BOOL(LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL);
+}
+
+/*
+ * phleet._purge_unlock() RETURNS void
+ *
+ * Releases the purge lock, if this session holds it.
+ */
+Datum
+phleet_purge_unlock(PG_FUNCTION_ARGS)
+{
+	LOCKTAG		tag;
+
+	phleet_locktag(&tag, PHLEET_LOCK_PURGE, 1);
+	if (LockHeldByMe(&tag, ExclusiveLock))
+		LockRelease(&tag, ExclusiveLock, true);
 	PG_RETURN_VOID();
 }
 

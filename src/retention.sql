@@ -17,8 +17,10 @@
 --     phleet_gateway.  The helpers take no cut-off from their caller: each
 --     batch re-reads the policies and the holds itself, so calling a helper
 --     directly can never delete more than phleet.purge() would.
---   - A session-level advisory lock (1885891700, 1) makes purges of one
---     database run one at a time: a second purge skips with a NOTICE.
+--   - A session-level lock makes purges of one database run one at a time:
+--     a second purge skips with a NOTICE.  It is a user lock, which only
+--     phleet._purge_lock() takes (executable by the extension owner alone):
+--     any role can hold an advisory lock, and so could make every purge skip.
 --   - Rows of a controller under a legal hold are never deleted: every batch
 --     takes a SHARE lock on phleet.legal_holds before it reads the holds, so
 --     a hold either commits before the batch looks (and the batch sees it) or
@@ -450,6 +452,20 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION phleet._purge_can_commit() IS
     'Internal: raises unless the calling procedure may COMMIT';
 
+CREATE FUNCTION phleet._purge_lock()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'phleet_purge_lock'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION phleet._purge_lock() IS
+    'Internal: take the purge lock of this database for the session, without waiting (false: another session holds it)';
+
+CREATE FUNCTION phleet._purge_unlock()
+RETURNS void
+AS 'MODULE_PATHNAME', 'phleet_purge_unlock'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION phleet._purge_unlock() IS
+    'Internal: release the purge lock, if this session holds it';
+
 -- The columns purge works with, for a governed table with a policy.
 CREATE FUNCTION phleet._purge_target(tbl regclass,
     OUT controller_column name, OUT time_column name, OUT time_type text, OUT time_attnum smallint)
@@ -543,16 +559,12 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
-    -- A purge that failed earlier in this session may still hold the lock.
-    IF NOT EXISTS (SELECT FROM pg_locks l
-                    WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted
-                      AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
-                      AND l.classid = 1885891700 AND l.objid = 1 AND l.objsubid = 2)
-       AND NOT pg_try_advisory_lock(1885891700, 1) THEN
+    -- (a purge that failed earlier in this session may still hold the lock)
+    IF NOT phleet._purge_lock() THEN
         SELECT l.pid INTO holder FROM pg_locks l
-         WHERE l.locktype = 'advisory' AND l.granted
+         WHERE l.locktype = 'userlock' AND l.granted
            AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
-           AND l.classid = 1885891700 AND l.objid = 1 AND l.objsubid = 2;
+           AND l.classid = 1885891700 AND l.objid = 1 AND l.objsubid = 1;
         RAISE NOTICE 'another purge is running (process %), skipping this one', coalesce(holder::text, '?')
             USING DETAIL = 'Purges of one database run one at a time; the next scheduled run continues the work.';
         RETURN NULL;
@@ -1438,12 +1450,14 @@ COMMENT ON FUNCTION phleet._purge_vault_controllers(bigint) IS
 
 -- Prune one controller's vault, in one transaction: delete the entries
 -- whose MAC no row of the controller holds in any revealable column.  A
--- writer of a revealable column holds ROW EXCLUSIVE on phleet.vault from
--- before its first row until it ends (phleet_vault_lock() in the classify
--- trigger), so under SHARE ROW EXCLUSIVE no such writer is in progress: the
--- DELETE's snapshot, taken after the lock, sees every row that holds a
--- pseudonym, and a writer that comes later writes its entry again (or, for
--- a pseudonym written as such, finds it gone, as after phleet.forget()).
+-- writer of a revealable column holds its controller's vault lock in share
+-- mode from before its first row until it ends (phleet_vault_lock() in the
+-- classify trigger), so once phleet._vault_lock() has it in exclusive mode
+-- no such writer of this controller is in progress: the DELETE's snapshot,
+-- taken after the lock, sees every row that holds a pseudonym, and a writer
+-- that comes later writes its entry again (or, for a pseudonym written as
+-- such, finds it gone, as after phleet.forget()).  Writers of other
+-- controllers never wait for it.
 -- Not done under a legal hold of the controller on all its data or on a
 -- table with a revealable column.
 CREATE FUNCTION phleet._purge_vault(run bigint, controller text, OUT status text, OUT deleted bigint)
@@ -1485,7 +1499,7 @@ BEGIN
         END IF;
         -- a maintenance job's memory: the anti-join sorts or hashes both sides
         PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
-        LOCK TABLE phleet.vault IN SHARE ROW EXCLUSIVE MODE;
+        PERFORM phleet._vault_lock(controller);
         EXECUTE format('DELETE FROM phleet.vault v WHERE v.controller = $1 AND %s',
                        coalesce(unreferenced, 'true'))
             USING controller;
@@ -1540,7 +1554,7 @@ BEGIN
            rows_deleted = _purge_finish.rows_deleted, rows_held = _purge_finish.rows_held,
            partitions_dropped = _purge_finish.partitions_dropped, longest_batch = longest
      WHERE r.run_id = run;
-    PERFORM pg_advisory_unlock(1885891700, 1);
+    PERFORM phleet._purge_unlock();
     IF stopped THEN
         RAISE NOTICE 'purge: time budget used up; the next purge continues'
             USING DETAIL = format('%s rows deleted, %s kept under legal holds, %s partitions dropped.',
@@ -1851,7 +1865,8 @@ REVOKE ALL ON FUNCTION
     phleet.retain(regclass, interval, name, text), phleet.unretain(regclass, text),
     phleet.hold(text, regclass, text), phleet.hold(text, text), phleet.release(bigint),
     phleet.purge_preview(), phleet.schedule_purge(text), phleet.unschedule_purge(),
-    phleet._purge_can_commit(), phleet._purge_target(regclass), phleet._held(text, regclass),
+    phleet._purge_can_commit(), phleet._purge_lock(), phleet._purge_unlock(),
+    phleet._purge_target(regclass), phleet._held(text, regclass),
     phleet._keep(text, regclass), phleet._oldest(text, regclass, timestamptz),
     phleet._purge_start(integer, interval), phleet._purge_tables(),
     phleet._purge_partition_candidates(regclass, regclass),

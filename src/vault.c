@@ -46,6 +46,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "common/hashfn.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -73,6 +74,7 @@
 
 PG_FUNCTION_INFO_V1(phleet_reveal);
 PG_FUNCTION_INFO_V1(phleet_forget);
+PG_FUNCTION_INFO_V1(phleet_vault_lock_sql);
 
 PGDLLEXPORT void phleet_audit_worker_main(Datum main_arg);
 
@@ -340,26 +342,37 @@ vault_key_make(VaultKey *key, const char *controller, const char *pseudonym)
 	return true;
 }
 
+/* the tag of controller's vault lock (controllers whose handles hash alike share one) */
+static void
+vault_locktag(LOCKTAG *tag, const char *controller)
+{
+	phleet_locktag(tag, PHLEET_LOCK_VAULT,
+				   hash_bytes((const unsigned char *) controller, strlen(controller)));
+}
+
 /*
  * The lock is taken for the top-level transaction (its resource owner), not
  * for the current subtransaction: a row written in a subtransaction that
  * commits must stay covered after the subtransaction's own locks would have
- * been released, and one lock per transaction keeps the per-row cost to a
- * comparison.
+ * been released, and one lock per transaction and controller keeps the
+ * per-row cost to two comparisons.
  */
 void
-phleet_vault_lock(void)
+phleet_vault_lock(const char *controller)
 {
 	static LocalTransactionId locked_in = InvalidLocalTransactionId;
+	static char locked_for[PHLEET_HANDLE_MAXLEN + 1];
 	ResourceOwner save;
+	LOCKTAG		tag;
 
-	if (locked_in == MyProc->lxid)
+	if (locked_in == MyProc->lxid && strcmp(locked_for, controller) == 0)
 		return;
+	vault_locktag(&tag, controller);
 	save = CurrentResourceOwner;
 	CurrentResourceOwner = TopTransactionResourceOwner;
 	PG_TRY();
 	{
-		LockRelationOid(phleet_relid("vault", false), RowExclusiveLock);
+		(void) LockAcquire(&tag, ShareLock, false, false);
 	}
 	PG_FINALLY();
 	{
@@ -367,6 +380,27 @@ phleet_vault_lock(void)
 	}
 	PG_END_TRY();
 	locked_in = MyProc->lxid;
+	strlcpy(locked_for, controller, sizeof(locked_for));
+}
+
+/*
+ * phleet._vault_lock(controller text) RETURNS void
+ *
+ * For the purge's pruning of controller's vault: waits (lock_timeout
+ * applies) until no transaction that wrote one of controller's revealable
+ * columns is running, and keeps new ones from writing until the current
+ * transaction ends.
+ */
+Datum
+phleet_vault_lock_sql(PG_FUNCTION_ARGS)
+{
+	char	   *controller = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	LOCKTAG		tag;
+
+	phleet_check_handle(controller);
+	vault_locktag(&tag, controller);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	PG_RETURN_VOID();
 }
 
 void

@@ -13,12 +13,13 @@
 extern void VaultInit(void);
 
 /*
- * Before a row with a value in a revealable column is written: hold
- * ROW EXCLUSIVE on phleet.vault until the transaction ends, so that the
- * purge's pruning of unreferenced entries (which takes SHARE ROW EXCLUSIVE)
- * either sees the row or runs before it is written.
+ * Before a row of controller with a value in a revealable column is
+ * written: hold the controller's vault lock in share mode until the
+ * transaction ends, so that the purge's pruning of the controller's
+ * unreferenced entries (phleet._vault_lock(), exclusive) either sees the row
+ * or runs before it is written.  Writers of other controllers never wait.
  */
-extern void phleet_vault_lock(void);
+extern void phleet_vault_lock(const char *controller);
 
 /*
  * Queue the encrypted normalized identifier norm[0..len) under pseudonym

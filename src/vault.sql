@@ -63,3 +63,11 @@ AS 'MODULE_PATHNAME', 'phleet_forget'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION phleet.forget(text, text) IS
     'Delete the vault entry of an identifier (or pseudonym) of this kind in the current controller; its pseudonyms stay but can no longer be revealed; true when there was one';
+
+CREATE FUNCTION phleet._vault_lock(controller text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'phleet_vault_lock_sql'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION phleet._vault_lock(text) IS
+    'Internal: for the purge''s pruning, wait until no transaction writing the controller''s revealable columns runs, and keep new ones waiting until this transaction ends';
+REVOKE ALL ON FUNCTION phleet._vault_lock(text) FROM PUBLIC;
