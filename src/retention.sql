@@ -25,6 +25,9 @@
 --     takes a SHARE lock on phleet.legal_holds before it reads the holds, so
 --     a hold either commits before the batch looks (and the batch sees it) or
 --     waits until the batch has committed.
+--   - No role can stop the purge by locking rows: a batch waits 50 ms for a
+--     row another transaction has locked, then deletes its window without
+--     the locked rows (FOR UPDATE SKIP LOCKED), which the next run deletes.
 --   - Expired partitions leave their table in two steps: all of a table's
 --     (up to 32 at a time) are DETACHed in one short transaction that also
 --     records them in phleet.purge_detached and logs their rows per
@@ -1193,6 +1196,8 @@ DECLARE
     moves2 boolean;
     at_end2 boolean;
     by_ctid boolean := false;
+    skip_locked boolean := false;
+    met_locks boolean := false;
     counted text;
     pc text[];
     pn bigint[];
@@ -1300,6 +1305,14 @@ BEGIN
                 at_end := at_end2;
             END LOOP;
 
+            -- Rows another transaction has locked (SELECT ... FOR UPDATE, an
+            -- UPDATE or DELETE in progress) are skipped, not waited for: any
+            -- role can lock rows of its own, and a batch that waited for them
+            -- would stop the purge of every controller of the cohort.  The
+            -- table's lock is waited for (lock_timeout above), rows' locks
+            -- for 50 ms; then the window is deleted again without them.
+            EXECUTE format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', tbl);
+            PERFORM set_config('lock_timeout', '50ms', true);
             IF NOT by_ctid AND n > 0 THEN
                 BEGIN
                     EXECUTE format('DELETE FROM %s WHERE %s AND (%s) = $5', tbl, q_filter, q_count)
@@ -1312,18 +1325,22 @@ BEGIN
                     SELECT array_agg(split_part(x, ':', 1)), array_agg(split_part(x, ':', 2)::bigint)
                       INTO dc, dn
                       FROM unnest(string_to_array(counted, ',')) AS x;
-                EXCEPTION WHEN SQLSTATE 'PH001' THEN
-                    EXECUTE format('WITH d AS (DELETE FROM %s WHERE %s RETURNING %I AS c)
-                                    SELECT coalesce(array_agg(s.c), ''{}''), coalesce(array_agg(s.n), ''{}'')
-                                      FROM (SELECT d.c, count(*) AS n FROM d GROUP BY d.c) s',
-                                   tbl, q_filter, t.controller_column)
-                        INTO dc, dn USING cs, lo, hi;
+                EXCEPTION
+                    WHEN SQLSTATE 'PH001' THEN
+                        skip_locked := true;
+                    WHEN lock_not_available THEN
+                        skip_locked := true;
+                        met_locks := true;
                 END;
-            ELSIF by_ctid THEN
+            END IF;
+            IF by_ctid OR skip_locked THEN
+                -- by ctid, rows locked by others left out (a window too narrow
+                -- to split: batch_rows at a time; otherwise all of it)
                 FOR leaf IN EXECUTE format('SELECT s.tableoid::regclass AS rel, array_agg(s.ctid) AS tids
-                                              FROM (SELECT tableoid, ctid FROM %s WHERE %s LIMIT $4) s
+                                              FROM (SELECT tableoid, ctid FROM %s WHERE %s
+                                                     LIMIT $4 FOR UPDATE SKIP LOCKED) s
                                              GROUP BY 1', tbl, q_filter)
-                    USING cs, lo, hi, batch_rows
+                    USING cs, lo, hi, CASE WHEN by_ctid THEN batch_rows END
                 LOOP
                     EXECUTE format('WITH d AS (DELETE FROM ONLY %s WHERE ctid = ANY($4) AND %s RETURNING %I AS c)
                                     SELECT coalesce(array_agg(s.c), ''{}''), coalesce(array_agg(s.n), ''{}'')
@@ -1335,6 +1352,12 @@ BEGIN
                 END LOOP;
             END IF;
             SELECT coalesce(sum(x), 0) INTO deleted FROM unnest(dn) AS x;
+            IF met_locks AND deleted < n THEN
+                RAISE NOTICE 'purge: table %: % expired rows locked by other transactions left for the next purge',
+                    tbl, n - deleted;
+            END IF;
+            -- a narrow window whose every row is locked is passed
+            by_ctid := by_ctid AND deleted > 0;
         END IF;
 
         took := clock_timestamp() - now();

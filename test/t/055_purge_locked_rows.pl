@@ -1,0 +1,82 @@
+# Rows locked by other transactions do not stop the purge.
+#
+# Any role can lock rows of its own (SELECT ... FOR UPDATE needs only the
+# UPDATE privilege an application has) and keep them locked in an open
+# transaction.  A purge that waited for such a row stopped the batch, so
+# every controller sharing the cut-off (its cohort) kept its expired rows for
+# as long as the lock lasted.  The purge now waits 50 ms for a row's lock,
+# then deletes the batch without the locked rows and leaves them for the
+# next purge.  Here controller lock-a's application locks four of its
+# expired rows and updates a fifth while lock-b's rows, interleaved in time,
+# expire too: the purge deletes everything but those five.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('purge_locks');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'phleet'");
+$node->start;
+
+$node->safe_psql('postgres', q{
+SET client_min_messages = warning;
+CREATE EXTENSION phleet CASCADE;
+SELECT phleet.controller_create('lock-a'), phleet.controller_create('lock-b');
+CREATE ROLE app_a LOGIN;
+SELECT phleet.bind_role('app_a', 'lock-a');
+CREATE TABLE msgs (id integer PRIMARY KEY, at timestamptz NOT NULL, note text);
+SELECT phleet.govern('msgs');
+GRANT SELECT, INSERT, UPDATE ON msgs TO app_a;
+SELECT phleet.retain('msgs', '10 days', 'at');
+-- expired: lock-a 1..20, lock-b 201..220, interleaved in time; kept: 100, 300
+BEGIN;
+SELECT phleet.enter('lock-a');
+INSERT INTO msgs SELECT g, now() - interval '20 days' + g * interval '2 hours', 'a' FROM generate_series(1, 20) g;
+INSERT INTO msgs VALUES (100, now(), 'a, kept');
+COMMIT;
+BEGIN;
+SELECT phleet.enter('lock-b');
+INSERT INTO msgs SELECT 200 + g, now() - interval '20 days' + g * interval '2 hours' + interval '1 hour', 'b'
+  FROM generate_series(1, 20) g;
+INSERT INTO msgs VALUES (300, now(), 'b, kept');
+COMMIT;
+});
+
+my $expired = q{SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM msgs
+	WHERE at < now() - interval '10 days'};
+
+# lock-a's application, not a superuser: row locks held, an update in flight
+my $locker = $node->background_psql('postgres', extra_params => [ '-U', 'app_a' ]);
+$locker->query_safe('BEGIN');
+is($locker->query_safe('SELECT count(*) FROM (SELECT id FROM msgs WHERE id IN (1, 5, 10, 15) FOR UPDATE) s'),
+	'4', 'the application locks four of its expired rows');
+my $updater = $node->background_psql('postgres', extra_params => [ '-U', 'app_a' ]);
+$updater->query_safe('BEGIN');
+$updater->query_safe(q{UPDATE msgs SET note = 'being edited' WHERE id = 7});
+
+# batches of 4 rows: every batch of the first half meets a locked row
+my ($ret, $out, $err) = $node->psql('postgres', 'CALL phleet.purge(4)');
+is($ret, 0, 'the purge runs to its end');
+like($out, qr/^\d+\|done\|35\|0\|0$/, 'and deletes the 35 expired rows nobody locks');
+is($node->safe_psql('postgres', $expired), '1,5,7,10,15', 'it leaves the five locked rows, and only them');
+like($err, qr/expired rows locked by other transactions left for the next purge/,
+	'it says it left locked rows');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM phleet.purge_log WHERE status = 'error'}),
+	'0', 'no batch failed');
+is($node->safe_psql('postgres', q{SELECT string_agg(id::text, ',' ORDER BY id) FROM msgs}),
+	'1,5,7,10,15,100,300', 'rows within retention stay');
+
+$locker->query_safe('COMMIT');
+$updater->query_safe('COMMIT');
+($ret, $out, $err) = $node->psql('postgres', 'CALL phleet.purge(4)');
+like($out, qr/^\d+\|done\|5\|0\|0$/, 'once the locks are gone, the next purge deletes the rest');
+is($node->safe_psql('postgres', $expired), '', 'no expired row is left');
+
+$locker->quit;
+$updater->quit;
+$node->stop;
+done_testing();
