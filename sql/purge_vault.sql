@@ -218,6 +218,93 @@ SELECT phleet._purge_unlock(), phleet._purge_unlock();
 SELECT count(*) AS purge_locks FROM pg_locks
  WHERE locktype = 'userlock' AND classid = 1885891700 AND objsubid = 1 AND pid = pg_backend_pid();
 
+-- With every revealable column indexed, the pruning finds its candidates
+-- without the vault lock, then deletes them in short transactions under the
+-- lock, each after looking its pseudonym up in those indexes again.
+-- Which indexes serve: equality on the column, leading or after the
+-- controller column; not partial, not on an expression
+CREATE TABLE pv_idx (id int, controller text, at timestamptz, phone text);
+CREATE INDEX pv_idx_at_phone ON pv_idx (at, phone);
+CREATE INDEX pv_idx_lower ON pv_idx (lower(phone));
+CREATE INDEX pv_idx_part ON pv_idx (phone) WHERE id > 0;
+SELECT phleet._purge_vault_indexed('pv_idx', 'phone', 'controller') AS indexed;
+CREATE INDEX pv_idx_cp ON pv_idx (controller, phone);
+SELECT phleet._purge_vault_indexed('pv_idx', 'phone', 'controller') AS indexed;
+DROP INDEX pv_idx_cp;
+CREATE INDEX pv_idx_hash ON pv_idx USING hash (phone);
+SELECT phleet._purge_vault_indexed('pv_idx', 'phone', 'controller') AS indexed;
+DROP TABLE pv_idx;
+-- a pseudonym found again from its vault key
+SELECT phleet.enter('pv-a', for_session => true);
+SELECT phleet._pseudonym_of_mac('pv-a', 'phone', phleet.pseudonym_mac(p)) = p AS same,
+       phleet._pseudonym_of_mac('pv-b', 'phone', phleet.pseudonym_mac(p)) = p AS same_in_pv_b,
+       phleet._pseudonym_of_mac('pv-a', 'email', phleet.pseudonym_mac(p)) = p AS same_as_email
+  FROM (SELECT phleet.pseudonym('+15550200004', 'phone') AS p) x;
+SELECT phleet._pseudonym_of_mac('pv-a', 'fax', gen_random_uuid());
+SELECT phleet._pseudonym_of_mac('no such', 'phone', gen_random_uuid());
+-- new numbers: 0008 expires, 0009 expires but a message keeps it, 0010 is
+-- deleted by the application
+INSERT INTO pv_leads VALUES (8, now() - interval '60 days', '+1 555 020 0008', NULL),
+                            (9, now() - interval '60 days', '+1 555 020 0009', NULL),
+                            (10, now(), '+1 555 020 0010', NULL);
+INSERT INTO pv_msgs VALUES (9, now(), '+1 555 020 0009');
+DELETE FROM pv_leads WHERE id = 10;
+SELECT phleet.leave();
+-- (runs 400 and 401 stand for runs of phleet.purge())
+INSERT INTO phleet.purge_runs (run_id, status, batch_rows, time_budget)
+VALUES (400, 'done', 1, '1 min'), (401, 'done', 1, '1 min');
+-- only pv_leads.phone indexed: the pruning is done in one transaction (it
+-- deletes 0010's entry, whose row the application deleted)
+CREATE INDEX pv_leads_phone ON pv_leads (phone);
+SELECT status, deleted, candidates FROM phleet._purge_vault(400, 'pv-a');
+-- both: it returns candidates (0010 and 0011, written and deleted again)
+-- and logs a running row
+CREATE INDEX pv_msgs_phone ON pv_msgs (controller, phone);
+SELECT phleet.enter('pv-a', for_session => true);
+INSERT INTO pv_leads VALUES (10, now(), '+1 555 020 0010', NULL), (11, now(), '+1 555 020 0011', NULL);
+DELETE FROM pv_leads WHERE id IN (10, 11);
+SELECT phleet.pseudonym_mac(phleet.pseudonym('+15550200011', 'phone')) AS mac11 \gset
+SELECT phleet.leave();
+SELECT status, deleted, cardinality(candidates) AS candidates, candidates @> ARRAY[:'mac11'::uuid] AS has_0011
+  FROM phleet._purge_vault(401, 'pv-a');
+SELECT status, rows_deleted, batches FROM phleet.purge_log WHERE run_id = 401;
+-- a candidate that a row holds again by the time it is deleted stays: 0011
+-- is written again (and committed) after the candidates were found
+SELECT phleet.enter('pv-a', for_session => true);
+INSERT INTO pv_msgs VALUES (11, now(), '+1 555 020 0011');
+SELECT phleet.leave();
+SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a',
+    (SELECT array_agg(v.mac) FROM phleet.vault v WHERE v.controller = 'pv-a'), true);
+SELECT status, rows_deleted, batches FROM phleet.purge_log WHERE run_id = 401;
+SELECT phleet.enter('pv-a', for_session => true);
+SELECT x AS phone, EXISTS (SELECT FROM phleet.vault v WHERE v.controller = 'pv-a'
+                            AND v.mac = phleet.pseudonym_mac(phleet.pseudonym(x, 'phone'))) AS in_vault
+  FROM (VALUES ('+15550200004'), ('+15550200009'), ('+15550200010'), ('+15550200011')) t(x);
+SELECT phleet.leave();
+DELETE FROM phleet.purge_log WHERE run_id IN (400, 401);
+DELETE FROM phleet.purge_runs WHERE run_id IN (400, 401);
+-- end to end: 0008 expires and goes with the purge, in the two steps
+SET ROLE regress_pv_admin;
+SET client_min_messages = warning;
+CALL phleet.purge();
+RESET client_min_messages;
+RESET ROLE;
+SELECT controller, status, rows_deleted, batches FROM phleet.purge_log
+ WHERE method = 'vault' AND run_id = (SELECT max(run_id) FROM phleet.purge_runs) AND controller LIKE 'pv-%'
+ ORDER BY id;
+SELECT phleet.enter('pv-a', for_session => true);
+SELECT x AS phone, EXISTS (SELECT FROM phleet.vault v WHERE v.controller = 'pv-a'
+                            AND v.mac = phleet.pseudonym_mac(phleet.pseudonym(x, 'phone'))) AS in_vault
+  FROM (VALUES ('+15550200008'), ('+15550200009'), ('+15550200011')) t(x);
+SELECT phleet.leave();
+-- internal: not the application's, nor phleet_admin's to compute pseudonyms with
+SET ROLE regress_pv_app;
+SELECT phleet._pseudonym_of_mac('pv-b', 'phone', gen_random_uuid());
+SELECT phleet._purge_vault_delete(1, 'pv-a', '{}', true);
+SET ROLE regress_pv_admin;
+SELECT phleet._pseudonym_of_mac('pv-b', 'phone', gen_random_uuid());
+RESET ROLE;
+
 SELECT phleet.enter('pv-a', for_session => true);
 DELETE FROM pv_leads;
 DELETE FROM pv_msgs;

@@ -43,6 +43,7 @@ PG_FUNCTION_INFO_V1(phleet_pseudonym);
 PG_FUNCTION_INFO_V1(phleet_is_pseudonym);
 PG_FUNCTION_INFO_V1(phleet_identifier_valid);
 PG_FUNCTION_INFO_V1(phleet_pseudonym_mac);
+PG_FUNCTION_INFO_V1(phleet_pseudonym_of_mac);
 
 #define PSEUDONYM_LABEL		"phleet-pseudonym-v1/"
 #define CHECK_LABEL			"phleet-pseudonym-check-v2/"
@@ -290,4 +291,34 @@ phleet_pseudonym_mac(PG_FUNCTION_ARGS)
 	StaticAssertStmt(UUID_LEN == PHLEET_PSEUDONYM_MAC_LEN, "a MAC must fit a uuid");
 	memcpy(mac->data, bytes, UUID_LEN);
 	PG_RETURN_UUID_P(mac);
+}
+
+/*
+ * phleet._pseudonym_of_mac(controller text, kind text, mac uuid) RETURNS text
+ *
+ * The pseudonym of kind whose MAC is mac in controller: the text a column of
+ * that kind holds for the identifier, found again from its vault key (the
+ * check needs the controller's key).  For the purge's pruning of a vault,
+ * which looks the text up in indexes on revealable columns; internal (it
+ * works outside any context), executable by the extension owner only.
+ */
+Datum
+phleet_pseudonym_of_mac(PG_FUNCTION_ARGS)
+{
+	char	   *controller = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	PhleetKind	kind = kind_from_arg(fcinfo, PG_GETARG_TEXT_PP(1));
+	pg_uuid_t  *mac = PG_GETARG_UUID_P(2);
+	PhleetKey  *k;
+	uint8		check[SHA256_DIGEST_LENGTH];
+	uint8		bytes[PHLEET_PSEUDONYM_BYTES];
+	char		out[PHLEET_PSEUDONYM_LEN + 1];
+
+	phleet_check_handle(controller);
+	k = phleet_key_get(controller);
+	pseudonym_kind_ready(k, kind);
+	pseudonym_check(k, kind, mac->data, check);
+	memcpy(bytes, mac->data, PHLEET_PSEUDONYM_MAC_LEN);
+	memcpy(bytes + PHLEET_PSEUDONYM_MAC_LEN, check, PHLEET_PSEUDONYM_CHECK_LEN);
+	phleet_pseudonym_format(kind, bytes, out);
+	PG_RETURN_TEXT_P(cstring_to_text(out));
 }

@@ -30,3 +30,11 @@ AS 'MODULE_PATHNAME', 'phleet_pseudonym_mac'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION phleet.pseudonym_mac(text) IS
     'The 128-bit MAC a pseudonym encodes, as a uuid: the key of its entry in phleet.vault (column mac); NULL when the value is not a pseudonym';
+
+CREATE FUNCTION phleet._pseudonym_of_mac(controller text, kind text, mac uuid)
+RETURNS text
+AS 'MODULE_PATHNAME', 'phleet_pseudonym_of_mac'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION phleet._pseudonym_of_mac(text, text, uuid) IS
+    'Internal: the pseudonym of this kind whose MAC is mac in the controller (the purge''s pruning looks it up in indexes on revealable columns)';
+REVOKE ALL ON FUNCTION phleet._pseudonym_of_mac(text, text, uuid) FROM PUBLIC;

@@ -1471,19 +1471,80 @@ $$;
 COMMENT ON FUNCTION phleet._purge_vault_controllers(bigint) IS
     'Internal: controllers whose vault a purge run prunes (rows deleted from tables with revealable columns since their last pruning, or a pruning older than phleet.vault_sweep_interval)';
 
--- Prune one controller's vault, in one transaction: delete the entries
--- whose MAC no row of the controller holds in any revealable column.  A
--- writer of a revealable column holds its controller's vault lock in share
--- mode from before its first row until it ends (phleet_vault_lock() in the
--- classify trigger), so once phleet._vault_lock() has it in exclusive mode
--- no such writer of this controller is in progress: the DELETE's snapshot,
--- taken after the lock, sees every row that holds a pseudonym, and a writer
--- that comes later writes its entry again (or, for a pseudonym written as
--- such, finds it gone, as after phleet.forget()).  Writers of other
--- controllers never wait for it.
--- Not done under a legal hold of the controller on all its data or on a
--- table with a revealable column.
-CREATE FUNCTION phleet._purge_vault(run bigint, controller text, OUT status text, OUT deleted bigint)
+-- Prune one controller's vault: delete the entries whose MAC no row of the
+-- controller holds in any revealable column.  A writer of a revealable
+-- column holds its controller's vault lock in share mode from before its
+-- first row until it ends (phleet_vault_lock() in the classify trigger), so
+-- once phleet._vault_lock() has it in exclusive mode no such writer of this
+-- controller is in progress: a DELETE whose snapshot is taken after the
+-- lock sees every row that holds a pseudonym, and a writer that comes later
+-- writes its entry again (or, for a pseudonym written as such, finds it
+-- gone, as after phleet.forget()).  Writers of other controllers never wait
+-- for it.  Not done under a legal hold of the controller on all its data or
+-- on a table with a revealable column.
+--
+-- Finding the unreferenced entries reads every row of the controller in
+-- revealable columns (an anti-join on pseudonym_mac()).  When every
+-- revealable column has an index that equality on the column can use
+-- (phleet._purge_vault_indexed()), that read is done without the lock and
+-- only yields candidates (status 'candidates'); phleet._purge_vault_delete()
+-- then deletes them in short transactions that take the lock and look each
+-- candidate's pseudonym up in those indexes again.  Otherwise the one
+-- transaction below takes the lock for the whole anti-join.
+CREATE FUNCTION phleet._purge_vault_indexed(tbl regclass, col name, controller_column name)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT EXISTS (
+    SELECT FROM pg_index i
+      JOIN pg_class ic ON ic.oid = i.indexrelid
+      JOIN pg_am am ON am.oid = ic.relam
+     WHERE i.indrelid = tbl AND i.indisvalid AND i.indpred IS NULL
+       AND am.amname IN ('btree', 'hash')
+       AND (i.indkey[0] = (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col)
+            OR (am.amname = 'btree' AND i.indnkeyatts >= 2
+                AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a
+                                    WHERE a.attrelid = tbl AND a.attname = controller_column)
+                AND i.indkey[1] = (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col))))
+$$;
+COMMENT ON FUNCTION phleet._purge_vault_indexed(regclass, name, name) IS
+    'Internal: does an index serve equality lookups on this revealable column (leading, or after the controller column)?';
+
+-- True (and the purge_log row written) when a hold keeps the controller's
+-- vault; takes the SHARE lock on phleet.legal_holds that orders holds and
+-- purges.
+CREATE FUNCTION phleet._purge_vault_held(run bigint, controller text)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET phleet.internal = on
+AS $$
+BEGIN
+    LOCK TABLE phleet.legal_holds IN SHARE MODE;
+    IF NOT EXISTS (SELECT FROM phleet.legal_holds h
+                    WHERE h.released_at IS NULL AND h.controller = _purge_vault_held.controller
+                      AND (h.relid IS NULL
+                           OR EXISTS (SELECT FROM phleet.classifications c
+                                       WHERE c.relid = h.relid AND c.reveal))) THEN
+        RETURN false;
+    END IF;
+    UPDATE phleet.purge_log l SET status = 'held', finished = clock_timestamp()
+     WHERE l.run_id = run AND l.method = 'vault' AND l.controller = _purge_vault_held.controller
+       AND l.status = 'running';
+    IF NOT FOUND THEN
+        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, finished, status)
+        VALUES (run, 'phleet.vault'::regclass, 'phleet.vault', controller, 'vault', clock_timestamp(), 'held');
+    END IF;
+    RAISE NOTICE 'purge: vault of controller % not pruned: legal hold', controller;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_vault_held(bigint, text) IS
+    'Internal: log and report a legal hold that keeps a controller''s vault from being pruned';
+
+CREATE FUNCTION phleet._purge_vault(run bigint, controller text,
+    OUT status text, OUT deleted bigint, OUT candidates uuid[])
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET phleet.internal = on
@@ -1491,26 +1552,20 @@ SET lock_timeout = '2s'
 AS $$
 DECLARE
     unreferenced text;
+    indexed boolean;
     msg text;
     hint text;
 BEGIN
     deleted := 0;
-    LOCK TABLE phleet.legal_holds IN SHARE MODE;
-    IF EXISTS (SELECT FROM phleet.legal_holds h
-                WHERE h.released_at IS NULL AND h.controller = _purge_vault.controller
-                  AND (h.relid IS NULL
-                       OR EXISTS (SELECT FROM phleet.classifications c
-                                   WHERE c.relid = h.relid AND c.reveal))) THEN
-        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, finished, status)
-        VALUES (run, 'phleet.vault'::regclass, 'phleet.vault', controller, 'vault', clock_timestamp(), 'held');
-        RAISE NOTICE 'purge: vault of controller % not pruned: legal hold', controller;
+    IF phleet._purge_vault_held(run, controller) THEN
         status := 'held';
         RETURN;
     END IF;
     SELECT string_agg(format('NOT EXISTS (SELECT FROM %s t WHERE t.%I = $1 AND phleet.pseudonym_mac(t.%I) = v.mac)',
                              c.relid, g.controller_column, c.column_name),
-                      ' AND ' ORDER BY c.relid::text, c.column_name)
-      INTO unreferenced
+                      ' AND ' ORDER BY c.relid::text, c.column_name),
+           coalesce(bool_and(phleet._purge_vault_indexed(c.relid, c.column_name, g.controller_column)), false)
+      INTO unreferenced, indexed
       FROM phleet.classifications c
       JOIN phleet.governed g ON g.relid = c.relid
      WHERE c.reveal;
@@ -1522,6 +1577,19 @@ BEGIN
         END IF;
         -- a maintenance job's memory: the anti-join sorts or hashes both sides
         PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
+        IF indexed THEN
+            -- candidates, without the lock (at most a million per run)
+            EXECUTE format('SELECT array_agg(v.mac) FROM (SELECT v.mac FROM phleet.vault v
+                             WHERE v.controller = $1 AND %s LIMIT 1000000) v', unreferenced)
+                INTO candidates USING controller;
+            INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, started, finished,
+                                          status, rows_deleted, batches, longest_batch)
+            VALUES (run, 'phleet.vault'::regclass, 'phleet.vault', controller, 'vault', now(),
+                    CASE WHEN candidates IS NULL THEN clock_timestamp() END,
+                    CASE WHEN candidates IS NULL THEN 'done' ELSE 'running' END, 0, 0, NULL);
+            status := CASE WHEN candidates IS NULL THEN 'done' ELSE 'candidates' END;
+            RETURN;
+        END IF;
         PERFORM phleet._vault_lock(controller);
         EXECUTE format('DELETE FROM phleet.vault v WHERE v.controller = $1 AND %s',
                        coalesce(unreferenced, 'true'))
@@ -1544,11 +1612,84 @@ BEGIN
             USING HINT = coalesce(nullif(hint, ''), 'See phleet.purge_log; the next purge tries again.');
         status := 'error';
         deleted := 0;
+        candidates := NULL;
     END;
 END
 $$;
 COMMENT ON FUNCTION phleet._purge_vault(bigint, text) IS
-    'Internal: one transaction of a purge that deletes a controller''s vault entries no revealable column refers to';
+    'Internal: one transaction of a purge that deletes a controller''s vault entries no revealable column refers to, or (all revealable columns indexed) finds them without locking';
+
+-- Delete the candidates macs (found by phleet._purge_vault(), at most some
+-- thousands) of a controller's vault, in one short transaction under the
+-- controller's vault lock, each only if no row holds its pseudonym now (an
+-- index lookup per candidate and revealable column); last: the run's last
+-- call for the controller, which closes its purge_log row.
+CREATE FUNCTION phleet._purge_vault_delete(run bigint, controller text, macs uuid[], last boolean,
+    OUT status text, OUT deleted bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET phleet.internal = on
+SET lock_timeout = '2s'
+-- one index lookup per candidate, whatever the statistics say
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+DECLARE
+    unreferenced text;
+    total bigint;
+    msg text;
+    hint text;
+BEGIN
+    deleted := 0;
+    IF phleet._purge_vault_held(run, controller) THEN
+        status := 'held';
+        RETURN;
+    END IF;
+    SELECT string_agg(format('NOT EXISTS (SELECT FROM %s t WHERE t.%I = $1 AND t.%I = phleet._pseudonym_of_mac($1, %L, v.mac))',
+                             c.relid, g.controller_column, c.column_name, c.identifier),
+                      ' AND ' ORDER BY c.relid::text, c.column_name)
+      INTO unreferenced
+      FROM phleet.classifications c
+      JOIN phleet.governed g ON g.relid = c.relid
+     WHERE c.reveal;
+    BEGIN
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            RAISE EXCEPTION 'the purge runs at isolation level %', current_setting('transaction_isolation')
+                USING HINT = 'Run phleet.purge() with default_transaction_isolation = ''read committed''; the next purge tries again.';
+        END IF;
+        PERFORM phleet._vault_lock(controller);
+        EXECUTE format('DELETE FROM phleet.vault v WHERE v.mac = ANY($2) AND v.controller = $1 AND %s',
+                       coalesce(unreferenced, 'true'))
+            USING controller, macs;
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        UPDATE phleet.purge_log l
+           SET rows_deleted = l.rows_deleted + deleted, batches = l.batches + 1,
+               longest_batch = greatest(l.longest_batch, clock_timestamp() - now()),
+               status = CASE WHEN last THEN 'done' ELSE l.status END,
+               finished = CASE WHEN last THEN clock_timestamp() END
+         WHERE l.run_id = run AND l.method = 'vault' AND l.controller = _purge_vault_delete.controller
+           AND l.status = 'running'
+        RETURNING l.rows_deleted INTO total;
+        IF last AND total > 0 THEN
+            RAISE NOTICE 'purge: vault, controller %: % entries deleted (no revealable column holds their identifier any more)',
+                controller, total;
+        END IF;
+        status := 'done';
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+        UPDATE phleet.purge_log l
+           SET status = 'error', error = msg, finished = clock_timestamp()
+         WHERE l.run_id = run AND l.method = 'vault' AND l.controller = _purge_vault_delete.controller
+           AND l.status = 'running';
+        RAISE WARNING 'purge: vault of controller % not pruned: %', controller, msg
+            USING HINT = coalesce(nullif(hint, ''), 'See phleet.purge_log; the next purge tries again.');
+        status := 'error';
+        deleted := 0;
+    END;
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_vault_delete(bigint, text, uuid[], boolean) IS
+    'Internal: one short transaction of a purge that deletes candidate vault entries of a controller no row refers to any more';
 
 -- End a run: what is still running was stopped by the time budget; sum up,
 -- release the purge lock.
@@ -1564,7 +1705,7 @@ DECLARE
 BEGIN
     UPDATE phleet.purge_log l
        SET status = 'stopped', finished = clock_timestamp(),
-           oldest_kept = phleet._oldest(l.controller, l.relid::regclass)
+           oldest_kept = CASE WHEN l.method <> 'vault' THEN phleet._oldest(l.controller, l.relid::regclass) END
      WHERE l.run_id = run AND l.status = 'running';
     SELECT coalesce(sum(l.rows_deleted) FILTER (WHERE l.method <> 'vault'), 0), coalesce(sum(l.rows_held), 0),
            count(DISTINCT l.partition_name) FILTER (WHERE l.method = 'partition' AND l.status = 'done'),
@@ -1616,6 +1757,8 @@ DECLARE
     progressed boolean := false;
     detached integer;
     ctrl text;
+    v record;
+    i integer;
     summary record;
 BEGIN
     PERFORM phleet._purge_can_commit();
@@ -1683,15 +1826,33 @@ BEGIN
         END LOOP;
     END LOOP;
 
-    -- then the vault entries of identifiers whose last row went
+    -- then the vault entries of identifiers whose last row went: found in
+    -- one transaction, and with revealable columns indexed, deleted in
+    -- transactions of 10,000 candidates
     IF NOT stopped THEN
+        <<vaults>>
         FOREACH ctrl IN ARRAY phleet._purge_vault_controllers(run_id) LOOP
             IF progressed AND clock_timestamp() >= deadline THEN
                 stopped := true;
                 EXIT;
             END IF;
-            PERFORM phleet._purge_vault(run_id, ctrl);
+            SELECT * INTO v FROM phleet._purge_vault(run_id, ctrl);
             COMMIT;
+            progressed := progressed OR v.deleted > 0;
+            CONTINUE WHEN v.status <> 'candidates';
+            i := 1;
+            LOOP
+                IF progressed AND clock_timestamp() >= deadline THEN
+                    stopped := true;
+                    EXIT vaults;
+                END IF;
+                SELECT * INTO b FROM phleet._purge_vault_delete(run_id, ctrl, v.candidates[i:i + 9999],
+                                                                 i + 10000 > cardinality(v.candidates));
+                COMMIT;
+                progressed := progressed OR b.deleted > 0;
+                i := i + 10000;
+                EXIT WHEN b.status <> 'done' OR i > cardinality(v.candidates);
+            END LOOP;
         END LOOP;
     END IF;
 
@@ -1898,6 +2059,8 @@ REVOKE ALL ON FUNCTION
     phleet._purge_policies(regclass), phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
+    phleet._purge_vault_indexed(regclass, name, name), phleet._purge_vault_held(bigint, text),
+    phleet._purge_vault_delete(bigint, text, uuid[], boolean),
     phleet._purge_finish(bigint, boolean), phleet._cron_check()
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) FROM PUBLIC;
@@ -1912,6 +2075,7 @@ GRANT EXECUTE ON FUNCTION
     phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
+    phleet._purge_vault_delete(bigint, text, uuid[], boolean),
     phleet._purge_finish(bigint, boolean)
 TO phleet_admin;
 GRANT EXECUTE ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) TO phleet_admin;
