@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench/vault_prune.sh: how long the purge's pruning of one controller's vault
+# holds that controller's vault lock (writers of its revealable columns wait
+# for it), in one step (revealable column not indexed) and in two steps
+# (indexed: candidates found without the lock, deleted in transactions of
+# 10,000 under it).
+#
+# One controller, a leads table of $ROWS rows with a revealable phone, every
+# other row expired; one purge per mode.  Prints the vault's purge_log row:
+# entries deleted, transactions under the lock (batches), the longest of them
+# and the time from the first read to the last delete.
+#
+#   bench/vault_prune.sh                         500,000 rows (about 30 s)
+#   ROWS=2000000 bench/vault_prune.sh
+#   PG_CONFIG=/path/to/pg_config bench/vault_prune.sh
+#
+# Needs phleet installed (make install).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+bindir=$("$PG_CONFIG" --bindir)
+ROWS=${ROWS:-500000}
+port=${PHLEET_BENCH_PORT:-5497}
+out=$top/bench/out/vault_prune
+data=$out/data
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+psql_() { as_pg "$bindir/psql" -h "$out" -p "$port" -X -q -v ON_ERROR_STOP=1 -U postgres postgres "$@"; }
+
+stop() { [ -f "$data/postmaster.pid" ] && as_pg "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true; }
+trap stop EXIT
+stop
+rm -rf "$out"
+mkdir -p "$out"
+[ "$(id -u)" -eq 0 ] && chown -R postgres: "$out"
+
+as_pg "$bindir/initdb" -D "$data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+as_pg sh -c "umask 077 && openssl rand -hex 32 > '$data/phleet.key'"
+cat >> "$data/postgresql.conf" <<CONF
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$out'
+shared_preload_libraries = 'phleet'
+phleet.master_key_file = 'phleet.key'
+shared_buffers = 512MB
+max_wal_size = 4GB
+CONF
+as_pg "$bindir/pg_ctl" -D "$data" -l "$out/server.log" -w start >/dev/null
+
+psql_ >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION phleet CASCADE;
+SELECT phleet.controller_create('big');
+CREATE TABLE leads (id bigint PRIMARY KEY, at timestamptz NOT NULL, phone text);
+SELECT phleet.govern('leads');
+SELECT phleet.classify('leads', 'phone', 'communication', 'phone', reveal => true);
+SQL
+
+echo "| pruning | entries deleted | transactions under the lock | longest, s | first read to last delete, s |"
+echo "|---|---|---|---|---|"
+for mode in one two; do
+    index=""
+    [ "$mode" = two ] && index="CREATE INDEX leads_phone ON leads (phone);"
+    psql_ >/dev/null <<SQL
+SET client_min_messages = warning;
+TRUNCATE leads, phleet.purge_log, phleet.purge_runs;
+DELETE FROM phleet.vault;
+DROP INDEX IF EXISTS leads_phone;
+SELECT phleet.unretain('leads') FROM phleet.retention_rules WHERE relid = 'leads'::regclass;
+BEGIN;
+SELECT phleet.enter('big');
+INSERT INTO leads
+SELECT g, now() - CASE WHEN g % 2 = 0 THEN interval '60 days' ELSE interval '1 day' END,
+       '+1555' || lpad(g::text, 7, '0')
+  FROM generate_series(1, $ROWS) g;
+COMMIT;
+SELECT phleet.retain('leads', '30 days', 'at');
+$index
+VACUUM ANALYZE leads;
+VACUUM ANALYZE phleet.vault;
+CHECKPOINT;
+SET client_min_messages = warning;
+CALL phleet.purge(10000, '1 hour');
+SQL
+    psql_ -At -F ' | ' -c "
+SELECT CASE '$mode' WHEN 'one' THEN 'one step (phone not indexed)' ELSE 'two steps (phone indexed)' END,
+       rows_deleted, batches, round(extract(epoch FROM longest_batch)::numeric, 3),
+       round(extract(epoch FROM finished - started)::numeric, 3)
+  FROM phleet.purge_log WHERE method = 'vault'" | sed 's/^/| /; s/$/ |/'
+done
