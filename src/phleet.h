@@ -28,9 +28,9 @@
 #define PHLEET_CONTEXT_GUC		"phleet.controller"
 
 /*
- * phleet's own heavyweight locks (phleet_locktag): user locks, which no SQL
- * function can take, unlike advisory locks, so that no role can hold one to
- * stop a purge.  pg_locks shows them as locktype "userlock", database, classid
+ * phleet's own heavyweight locks (phleet_locktag): user locks, which no
+ * built-in SQL function takes, unlike advisory locks, so that no role can hold
+ * one to stop a purge.  pg_locks shows them as locktype "userlock", database, classid
  * PHLEET_LOCK_CLASS, objid the key, objsubid the PHLEET_LOCK_* kind.
  */
 #define PHLEET_LOCK_CLASS		1885891700

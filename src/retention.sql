@@ -1310,8 +1310,9 @@ BEGIN
             -- role can lock rows of its own, and a batch that waited for them
             -- would stop the purge of every controller of the cohort.  The
             -- table's lock is waited for (lock_timeout above), rows' locks
-            -- for 50 ms; then the window is deleted again without them.
-            EXECUTE format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', tbl);
+            -- (and those of the partitions the window is in) for 50 ms; then
+            -- the window is deleted again without the locked rows.
+            EXECUTE format('LOCK TABLE ONLY %s IN ROW EXCLUSIVE MODE', tbl);
             PERFORM set_config('lock_timeout', '50ms', true);
             IF NOT by_ctid AND n > 0 THEN
                 BEGIN
@@ -1511,6 +1512,23 @@ $$;
 COMMENT ON FUNCTION phleet._purge_vault_indexed(regclass, name, name) IS
     'Internal: does an index serve equality lookups on this revealable column (leading, or after the controller column)?';
 
+-- A pruning's DELETE must take its snapshot after its lock: only at READ
+-- COMMITTED does it.
+CREATE FUNCTION phleet._purge_vault_read_committed()
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'the purge runs at isolation level %', current_setting('transaction_isolation')
+            USING HINT = 'Run phleet.purge() with default_transaction_isolation = ''read committed''; the next purge tries again.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_vault_read_committed() IS
+    'Internal: raises unless the transaction is at READ COMMITTED (a pruning''s snapshot must follow its lock)';
+
 -- True (and the purge_log row written) when a hold keeps the controller's
 -- vault; takes the SHARE lock on phleet.legal_holds that orders holds and
 -- purges.
@@ -1570,11 +1588,7 @@ BEGIN
       JOIN phleet.governed g ON g.relid = c.relid
      WHERE c.reveal;
     BEGIN
-        IF current_setting('transaction_isolation') <> 'read committed' THEN
-            -- the DELETE's snapshot would predate the lock
-            RAISE EXCEPTION 'the purge runs at isolation level %', current_setting('transaction_isolation')
-                USING HINT = 'Run phleet.purge() with default_transaction_isolation = ''read committed''; the next purge tries again.';
-        END IF;
+        PERFORM phleet._purge_vault_read_committed();
         -- a maintenance job's memory: the anti-join sorts or hashes both sides
         PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
         IF indexed THEN
@@ -1653,10 +1667,7 @@ BEGIN
       JOIN phleet.governed g ON g.relid = c.relid
      WHERE c.reveal;
     BEGIN
-        IF current_setting('transaction_isolation') <> 'read committed' THEN
-            RAISE EXCEPTION 'the purge runs at isolation level %', current_setting('transaction_isolation')
-                USING HINT = 'Run phleet.purge() with default_transaction_isolation = ''read committed''; the next purge tries again.';
-        END IF;
+        PERFORM phleet._purge_vault_read_committed();
         PERFORM phleet._vault_lock(controller);
         EXECUTE format('DELETE FROM phleet.vault v WHERE v.mac = ANY($2) AND v.controller = $1 AND %s',
                        coalesce(unreferenced, 'true'))
@@ -2060,6 +2071,7 @@ REVOKE ALL ON FUNCTION
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
     phleet._purge_vault_indexed(regclass, name, name), phleet._purge_vault_held(bigint, text),
+    phleet._purge_vault_read_committed(),
     phleet._purge_vault_delete(bigint, text, uuid[], boolean),
     phleet._purge_finish(bigint, boolean), phleet._cron_check()
 FROM PUBLIC;

@@ -76,6 +76,35 @@ $updater->query_safe('COMMIT');
 like($out, qr/^\d+\|done\|5\|0\|0$/, 'once the locks are gone, the next purge deletes the rest');
 is($node->safe_psql('postgres', $expired), '', 'no expired row is left');
 
+# the same in a partitioned table, rows deleted row by row: the batch locks
+# the parent, and the partitions its window is in as the DELETE opens them
+$node->safe_psql('postgres', q{
+SET client_min_messages = warning;
+CREATE TABLE msgs_p (id integer, at timestamptz NOT NULL, note text) PARTITION BY RANGE (at);
+CREATE TABLE msgs_p_old PARTITION OF msgs_p FOR VALUES FROM ('-infinity') TO ('2000-01-01');
+CREATE TABLE msgs_p_new PARTITION OF msgs_p FOR VALUES FROM ('2000-01-01') TO ('infinity');
+SELECT phleet.govern('msgs_p');
+GRANT SELECT, UPDATE ON msgs_p TO app_a;
+SELECT phleet.retain('msgs_p', '10 days', 'at');
+BEGIN;
+SELECT phleet.enter('lock-a');
+INSERT INTO msgs_p SELECT g, now() - interval '20 days' + g * interval '2 hours', 'a' FROM generate_series(1, 20) g;
+COMMIT;
+BEGIN;
+SELECT phleet.enter('lock-b');
+INSERT INTO msgs_p SELECT 200 + g, now() - interval '20 days' + g * interval '2 hours' + interval '1 hour', 'b'
+  FROM generate_series(1, 20) g;
+COMMIT;
+});
+$locker->query_safe('BEGIN');
+$locker->query_safe('SELECT count(*) FROM (SELECT id FROM msgs_p WHERE id IN (2, 12) FOR UPDATE) s');
+($ret, $out, $err) = $node->psql('postgres',
+	'SET phleet.purge_partitions = off; CALL phleet.purge(4)');
+is($ret, 0, 'partitioned: the purge runs to its end');
+is($node->safe_psql('postgres', q{SELECT string_agg(id::text, ',' ORDER BY id) FROM msgs_p}),
+	'2,12', 'partitioned: it leaves the two locked rows, and only them');
+$locker->query_safe('COMMIT');
+
 $locker->quit;
 $updater->quit;
 $node->stop;
