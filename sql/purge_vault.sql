@@ -253,6 +253,8 @@ SELECT phleet.leave();
 -- (runs 400 and 401 stand for runs of phleet.purge())
 INSERT INTO phleet.purge_runs (run_id, status, batch_rows, time_budget)
 VALUES (400, 'done', 1, '1 min'), (401, 'done', 1, '1 min');
+-- phleet.check() names the revealable columns no index serves
+SELECT object, hint FROM phleet.check() WHERE object LIKE 'column phone of table public.pv\_%' ORDER BY object;
 -- only pv_leads.phone indexed: the pruning is done in one transaction (it
 -- deletes 0010's entry, whose row the application deleted)
 CREATE INDEX pv_leads_phone ON pv_leads (phone);
@@ -260,6 +262,7 @@ SELECT status, deleted, candidates FROM phleet._purge_vault(400, 'pv-a');
 -- both: it returns candidates (0010 and 0011, written and deleted again)
 -- and logs a running row
 CREATE INDEX pv_msgs_phone ON pv_msgs (controller, phone);
+SELECT count(*) AS unindexed FROM phleet.check() WHERE object LIKE 'column phone of table public.pv\_%';
 SELECT phleet.enter('pv-a', for_session => true);
 INSERT INTO pv_leads VALUES (10, now(), '+1 555 020 0010', NULL), (11, now(), '+1 555 020 0011', NULL);
 DELETE FROM pv_leads WHERE id IN (10, 11);

@@ -210,6 +210,17 @@ BEGIN
                            FROM pg_catalog.unnest(c.reloptions) o
                           WHERE pg_catalog.split_part(o, '=', 1) = 'security_invoker'), false);
 
+    -- revealable columns that no index serves: the purge's pruning of a
+    -- controller's vault then holds that controller's vault lock (writers of
+    -- its revealable columns wait) while it reads all the controller's rows
+    RETURN QUERY
+    SELECT 'warning', pg_catalog.format('column %I of table %s', c.column_name, c.relid),
+           'revealable column has no index for equality lookups: pruning the vault locks out the controller''s writers of revealable columns while it reads all its rows',
+           pg_catalog.format('CREATE INDEX ON %s (%I, %I);', c.relid, g.controller_column, c.column_name)
+      FROM phleet.classifications c
+      JOIN phleet.governed g ON g.relid = c.relid
+     WHERE c.reveal AND NOT phleet._purge_vault_indexed(c.relid, c.column_name, g.controller_column);
+
     -- tables that look tenant-scoped but are not governed
     RETURN QUERY
     SELECT 'warning', pg_catalog.format('table %s', c.oid::regclass),

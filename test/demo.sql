@@ -88,6 +88,8 @@ SELECT count(*) AS rows_after_commit FROM leads;
 \c - postgres
 SELECT phleet.classify('leads', 'phone', 'personal', identifier => 'phone', reveal => true);
 CALL phleet.pseudonymize_existing('leads', 'phone');
+-- lookups by pseudonym, and the purge's pruning of the vault, use it
+CREATE INDEX leads_phone ON leads (controller, phone);
 \c - acme_app
 INSERT INTO leads (phone, message) VALUES ('(555) 123-0003', 'Typed by hand, stored as a pseudonym');
 SELECT id, phone, message FROM leads ORDER BY id;
