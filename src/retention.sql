@@ -1489,8 +1489,9 @@ COMMENT ON FUNCTION phleet._purge_vault_controllers(bigint) IS
 -- revealable column has an index that equality on the column can use
 -- (phleet._purge_vault_indexed()), that read is done without the lock and
 -- only yields candidates (status 'candidates'); phleet._purge_vault_delete()
--- then deletes them in short transactions that take the lock and look each
--- candidate's pseudonym up in those indexes again.  Otherwise the one
+-- then deletes them in short transactions (chunk candidates each: about
+-- 10,000 index lookups) that take the lock and look each candidate's
+-- pseudonym up in those indexes again.  Otherwise the one
 -- transaction below takes the lock for the whole anti-join.
 CREATE FUNCTION phleet._purge_vault_indexed(tbl regclass, col name, controller_column name)
 RETURNS boolean
@@ -1562,7 +1563,7 @@ COMMENT ON FUNCTION phleet._purge_vault_held(bigint, text) IS
     'Internal: log and report a legal hold that keeps a controller''s vault from being pruned';
 
 CREATE FUNCTION phleet._purge_vault(run bigint, controller text,
-    OUT status text, OUT deleted bigint, OUT candidates uuid[])
+    OUT status text, OUT deleted bigint, OUT candidates uuid[], OUT chunk integer)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET phleet.internal = on
@@ -1592,6 +1593,11 @@ BEGIN
         -- a maintenance job's memory: the anti-join sorts or hashes both sides
         PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
         IF indexed THEN
+            -- each candidate is looked up in every leaf table of every
+            -- revealable column: 10,000 lookups per transaction under the lock
+            SELECT greatest(100, 10000 / greatest(sum(n), 1))::integer INTO chunk
+              FROM (SELECT greatest((SELECT count(*) FROM pg_partition_tree(c.relid) p WHERE p.isleaf), 1) AS n
+                      FROM phleet.classifications c WHERE c.reveal) x;
             -- candidates, without the lock (at most a million per run)
             EXECUTE format('SELECT array_agg(v.mac) FROM (SELECT v.mac FROM phleet.vault v
                              WHERE v.controller = $1 AND %s LIMIT 1000000) v', unreferenced)
@@ -1839,7 +1845,7 @@ BEGIN
 
     -- then the vault entries of identifiers whose last row went: found in
     -- one transaction, and with revealable columns indexed, deleted in
-    -- transactions of 10,000 candidates
+    -- transactions of 10,000 index lookups
     IF NOT stopped THEN
         <<vaults>>
         FOREACH ctrl IN ARRAY phleet._purge_vault_controllers(run_id) LOOP
@@ -1857,11 +1863,11 @@ BEGIN
                     stopped := true;
                     EXIT vaults;
                 END IF;
-                SELECT * INTO b FROM phleet._purge_vault_delete(run_id, ctrl, v.candidates[i:i + 9999],
-                                                                 i + 10000 > cardinality(v.candidates));
+                SELECT * INTO b FROM phleet._purge_vault_delete(run_id, ctrl, v.candidates[i:i + v.chunk - 1],
+                                                                 i + v.chunk > cardinality(v.candidates));
                 COMMIT;
                 progressed := progressed OR b.deleted > 0;
-                i := i + 10000;
+                i := i + v.chunk;
                 EXIT WHEN b.status <> 'done' OR i > cardinality(v.candidates);
             END LOOP;
         END LOOP;
