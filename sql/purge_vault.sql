@@ -286,6 +286,21 @@ SELECT x AS phone, EXISTS (SELECT FROM phleet.vault v WHERE v.controller = 'pv-a
                             AND v.mac = phleet.pseudonym_mac(phleet.pseudonym(x, 'phone'))) AS in_vault
   FROM (VALUES ('+15550200004'), ('+15550200009'), ('+15550200010'), ('+15550200011')) t(x);
 SELECT phleet.leave();
+-- the delete step checks again what the first step checked: a hold placed
+-- in between keeps the vault (the running row becomes held) ...
+UPDATE phleet.purge_log SET status = 'running', finished = NULL WHERE run_id = 401 AND method = 'vault';
+SELECT phleet.hold('pv-a', 'case pv-18') AS hold_a \gset
+SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a',
+    (SELECT array_agg(v.mac) FROM phleet.vault v WHERE v.controller = 'pv-a'), true);
+SELECT status, rows_deleted FROM phleet.purge_log WHERE run_id = 401;
+SELECT phleet.release(:hold_a);
+-- ... and it refuses to run at another isolation level than READ COMMITTED,
+-- logging the error on the running row
+UPDATE phleet.purge_log SET status = 'running', finished = NULL WHERE run_id = 401 AND method = 'vault';
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a', '{}', true);
+COMMIT;
+SELECT status, error FROM phleet.purge_log WHERE run_id = 401;
 DELETE FROM phleet.purge_log WHERE run_id IN (400, 401);
 DELETE FROM phleet.purge_runs WHERE run_id IN (400, 401);
 -- end to end: 0008 expires and goes with the purge, in the two steps
