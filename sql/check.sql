@@ -113,6 +113,31 @@ SELECT phleet.govern('chk_leads'), phleet.govern('chk_parted');
 RESET ROLE;
 SELECT * FROM check_mine();
 
+-- identifier columns: phleet_stamp names them too (it pseudonymizes them);
+-- the trigger as it was before classify() is reported, and govern() puts
+-- back the whole trigger
+SET ROLE regress_check_admin;
+SELECT phleet.classify('chk_leads', 'phone', 'communication', 'phone');
+RESET ROLE;
+SELECT * FROM check_mine();
+SELECT pg_get_triggerdef(oid) FROM pg_trigger
+ WHERE tgrelid = 'chk_leads'::regclass AND tgname = 'phleet_stamp';
+DROP TRIGGER phleet_stamp ON chk_leads;
+CREATE TRIGGER phleet_stamp BEFORE INSERT OR UPDATE ON chk_leads
+    FOR EACH ROW EXECUTE FUNCTION phleet.stamp_controller('controller');
+SELECT * FROM check_mine();
+SET ROLE regress_check_admin;
+SELECT phleet.govern('chk_leads');
+RESET ROLE;
+SELECT * FROM check_mine();
+SELECT pg_get_triggerdef(oid) FROM pg_trigger
+ WHERE tgrelid = 'chk_leads'::regclass AND tgname = 'phleet_stamp';
+SET ROLE regress_check_admin;
+SELECT phleet.unclassify('chk_leads', 'phone');
+RESET ROLE;
+SELECT pg_get_triggerdef(oid) FROM pg_trigger
+ WHERE tgrelid = 'chk_leads'::regclass AND tgname = 'phleet_stamp';
+
 -- BEFORE ROW triggers that fire after phleet_stamp (trigger names sort)
 CREATE FUNCTION chk_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 CREATE TRIGGER zz_rewrite BEFORE INSERT OR UPDATE ON chk_leads FOR EACH ROW EXECUTE FUNCTION chk_touch();

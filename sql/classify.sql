@@ -1,5 +1,5 @@
 -- Classification: phleet.category, phleet.classify, phleet.unclassify,
--- phleet.classified_columns, the phleet_pseudonymize trigger on every write
+-- phleet.classified_columns, the phleet_stamp trigger pseudonymizing every write
 -- path, and phleet.pseudonymize_existing.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
@@ -171,11 +171,34 @@ ALTER TABLE cl_leads RENAME COLUMN short TO brief;
 ALTER TABLE cl_leads DROP COLUMN device;
 SELECT column_name, identifier FROM phleet.classified_columns
  WHERE table_name = 'cl_leads'::regclass ORDER BY column_name;
-SELECT tgargs <> '' AS has_args, pg_get_triggerdef(oid) FROM pg_trigger
- WHERE tgrelid = 'cl_leads'::regclass AND tgname = 'phleet_pseudonymize';
+SELECT pg_get_triggerdef(oid) FROM pg_trigger
+ WHERE tgrelid = 'cl_leads'::regclass AND tgname = 'phleet_stamp';
 SELECT phleet.enter('cl-a', for_session => true);
 INSERT INTO cl_leads (id, ip) VALUES (30, '10.0.0.1');
 SELECT ip = phleet.pseudonym('10.0.0.1', 'ip') AS still_pseudonymized FROM cl_leads WHERE id = 30;
+-- phleet_stamp made by hand with wrong arguments: refused at the first write
+CREATE TABLE cl_handmade (id int, controller text, phone text);
+CREATE TRIGGER phleet_stamp BEFORE INSERT ON cl_handmade
+    FOR EACH ROW EXECUTE FUNCTION phleet.stamp_controller();
+INSERT INTO cl_handmade (id, phone) VALUES (1, '+15551230000');
+DROP TRIGGER phleet_stamp ON cl_handmade;
+CREATE TRIGGER phleet_stamp BEFORE INSERT ON cl_handmade
+    FOR EACH ROW EXECUTE FUNCTION phleet.stamp_controller('controller', 'phone');
+INSERT INTO cl_handmade (id, phone) VALUES (1, '+15551230000');
+DROP TRIGGER phleet_stamp ON cl_handmade;
+CREATE TRIGGER phleet_stamp BEFORE INSERT ON cl_handmade
+    FOR EACH ROW EXECUTE FUNCTION phleet.stamp_controller('controller', 'phone', 'fax', 'f');
+INSERT INTO cl_handmade (id, phone) VALUES (1, '+15551230000');
+DROP TRIGGER phleet_stamp ON cl_handmade;
+CREATE TRIGGER phleet_stamp BEFORE INSERT ON cl_handmade
+    FOR EACH ROW EXECUTE FUNCTION phleet.stamp_controller('controller', 'mobile', 'phone', 'f');
+INSERT INTO cl_handmade (id, phone) VALUES (1, '+15551230000');
+DROP TRIGGER phleet_stamp ON cl_handmade;
+CREATE TRIGGER phleet_stamp BEFORE INSERT ON cl_handmade
+    FOR EACH ROW EXECUTE FUNCTION phleet.stamp_controller('controller', 'phone', 'phone', 'f');
+INSERT INTO cl_handmade (id, phone) VALUES (1, '+1 555 123 0000');
+SELECT controller, phone = phleet.pseudonym('+15551230000', 'phone') AS pseudonymized FROM cl_handmade;
+DROP TABLE cl_handmade;
 SELECT phleet.leave();
 
 -- unclassify: later writes are stored as given, pseudonyms already written stay

@@ -209,6 +209,31 @@ RESET ROLE;
 SELECT count(*) AS d_rows, count(DISTINCT phone) AS d_pseudonyms FROM va_leads WHERE controller = 'va-d';
 SELECT count(*) AS d_entries FROM phleet.vault WHERE controller = 'va-d';
 
+-- several revealable columns in one row (the trigger stages the first two
+-- last, after the row's other work, and any further one at once): each is
+-- kept and revealed; a row refused for a later column leaves nothing of its
+-- earlier columns in the vault
+CREATE TABLE va_wide (id int PRIMARY KEY, phone text, email text, device text, ip text);
+SELECT phleet.govern('va_wide');
+SELECT phleet.classify('va_wide', 'phone', 'communication', 'phone', reveal => true);
+SELECT phleet.classify('va_wide', 'email', 'communication', 'email', reveal => true);
+SELECT phleet.classify('va_wide', 'device', 'device', 'device', reveal => true);
+SELECT phleet.classify('va_wide', 'ip', 'device', 'ip');
+GRANT SELECT, INSERT ON va_wide TO regress_vault_app, regress_vault_reader;
+SELECT count(*) AS d_entries_before FROM phleet.vault WHERE controller = 'va-d' \gset
+SET ROLE regress_vault_app;
+SELECT phleet.enter('va-d', for_session => true);
+INSERT INTO va_wide VALUES (1, '+1 555 777 0001', 'Wide@Example.com', 'dev-777-1', '10.7.7.1');
+INSERT INTO va_wide VALUES (2, '+1 555 777 0002', 'wide2@example.com', 'dev-777-2', 'not an ip');
+INSERT INTO va_wide VALUES (3, '+1 555 777 0003', 'not an email', 'dev-777-3', NULL);
+RESET ROLE;
+SET ROLE regress_vault_reader;
+SELECT phleet.enter('va-d', for_session => true);
+SELECT phleet.reveal(phone) AS phone, phleet.reveal(email) AS email, phleet.reveal(device) AS device
+  FROM va_wide;
+RESET ROLE;
+SELECT count(*) - :d_entries_before AS new_entries FROM phleet.vault WHERE controller = 'va-d';
+
 -- objects: vault and audit log travel with pg_dump; reveal is callable by
 -- everyone (so refusals are logged), forget too (it needs a context)
 SELECT c.relname FROM pg_extension e, unnest(e.extconfig) x(oid) JOIN pg_class c ON c.oid = x.oid
@@ -219,5 +244,5 @@ SELECT p.proname, p.provolatile, p.proparallel, p.proisstrict, p.prosecdef,
    AND p.proname IN ('reveal', 'forget') ORDER BY 1;
 SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = 'phleet_reveal';
 
-DROP TABLE va_leads, va_b_phone;
+DROP TABLE va_leads, va_b_phone, va_wide;
 DROP ROLE regress_vault_app, regress_vault_reader;

@@ -136,15 +136,13 @@ BEGIN
       FROM phleet._governed_relations() gr
       LEFT JOIN pg_catalog.pg_trigger t ON t.tgrelid = gr.rel AND t.tgname = 'phleet_stamp'
      WHERE t.oid IS NULL OR t.tgenabled IN ('D', 'R')
-        OR pg_catalog.pg_get_triggerdef(t.oid) IS DISTINCT FROM pg_catalog.format(
-               'CREATE TRIGGER phleet_stamp BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION phleet.stamp_controller(%L)',
-               gr.rel, gr.col)
+        OR pg_catalog.pg_get_triggerdef(t.oid) IS DISTINCT FROM phleet._stamp_trigger_def(gr.rel, gr.root, gr.col)
     UNION ALL
     -- BEFORE ROW triggers fire in name order: one after phleet_stamp sees
-    -- (and may rewrite) the stamped controller
+    -- (and may rewrite) the stamped controller and the pseudonyms
     SELECT 'warning', pg_catalog.format('trigger %I on %s', t.tgname, gr.rel),
-           'BEFORE ROW trigger fires after phleet_stamp and could rewrite the controller column (COPY FROM would not catch it)',
-           'Rename the trigger so that its name sorts before "phleet_stamp", or make sure it never changes the controller column.'
+           'BEFORE ROW trigger fires after phleet_stamp: it could rewrite the controller column (COPY FROM would not catch it) or put raw identifiers in identifier columns',
+           'Rename the trigger so that its name sorts before "phleet_stamp", or make sure it changes neither the controller column nor identifier columns.'
       FROM phleet._governed_relations() gr
       JOIN pg_catalog.pg_trigger t ON t.tgrelid = gr.rel
      WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'

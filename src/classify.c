@@ -1,14 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * classify.c
- *	  The row trigger phleet.pseudonymize_columns() that phleet.classify()
- *	  puts on governed tables with identifier columns, and
- *	  phleet._convert_rows() for phleet.pseudonymize_existing().
+ *	  Pseudonymizing identifier columns in the stamp trigger of tables that
+ *	  phleet.classify() gave some, and phleet._convert_rows() for
+ *	  phleet.pseudonymize_existing().
  *
- * The trigger (BEFORE INSERT OR UPDATE, FOR EACH ROW, named
- * phleet_pseudonymize) receives its columns as arguments, three per column:
- * column name, identifier kind, 't' when the column is revealable.  For
- * INSERT, COPY FROM, INSERT ... ON CONFLICT, UPDATE and MERGE it replaces
+ * A governed table has one phleet trigger, phleet_stamp (BEFORE INSERT OR
+ * UPDATE, FOR EACH ROW, function phleet.stamp_controller).  Its first
+ * argument names the controller column; phleet.classify() adds three
+ * arguments per identifier column: column name, identifier kind, 't' when
+ * the column is revealable.  With those, govern.c hands each row to
+ * phleet_pseudonymize_row(), which keeps the stamp's rules (govern.c) and,
+ * for INSERT, COPY FROM, INSERT ... ON CONFLICT, UPDATE and MERGE, replaces
  * every non-NULL value of those columns by its pseudonym in the current
  * controller, so no raw identifier reaches the heap or the WAL:
  *
@@ -20,21 +23,19 @@
  *	- for revealable columns, the normalized identifier goes to the vault
  *	  (vault.c), encrypted.
  *
- * On INSERT it also fills in a NULL controller column with the current
- * controller, as phleet_stamp would a moment later: one new tuple per row
- * instead of two (phleet_stamp then finds the row stamped and checks it).
+ * One trigger rather than two saves a trigger call per row, and keeps one
+ * order: triggers of the table's own that sort after phleet_stamp see the
+ * row stamped and pseudonymized (phleet.check() warns about them).
  *
  * A refusal raises, so nothing of the statement is written.  The trigger's
  * arguments live in the relation cache (PostgreSQL invalidates them when
  * phleet.classify() re-creates the trigger); the column numbers and kinds
- * parsed from them are cached per query and relation in fn_extra.  The
- * trigger fires before phleet_stamp (triggers fire in name order); both
- * refuse to write without a controller context.
+ * parsed from them are cached per query and relation in fn_extra.
  *
  * Per row it deforms the tuple once and forms one new tuple, the pseudonyms
- * and the stamp as datums on its stack.  A revealable value is handed to the
- * vault as soon as its pseudonym is computed; should a later column refuse
- * the row, the entry goes with the (sub)transaction the error aborts.
+ * and the stamp as datums on its stack.  The vault entries of a row are
+ * handed to the vault last (see DeferredEntry); should a column refuse the
+ * row, nothing of it reaches the vault.
  *
  *-------------------------------------------------------------------------
  */
@@ -48,7 +49,6 @@
 #include "miscadmin.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
-#include "parser/parse_func.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/array.h"
@@ -56,7 +56,6 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-PG_FUNCTION_INFO_V1(phleet_pseudonymize_columns);
 PG_FUNCTION_INFO_V1(phleet_convert_rows);
 
 typedef struct ClassifiedColumn
@@ -71,7 +70,7 @@ typedef struct ClassifyCache
 {
 	Oid			relid;
 	Oid			tgoid;
-	int			stamp_attnum;	/* controller column of phleet_stamp, or 0 */
+	int			stamp_attnum;	/* the controller column */
 	int			ncols;
 	ClassifiedColumn cols[FLEXIBLE_ARRAY_MEMBER];
 } ClassifyCache;
@@ -87,6 +86,32 @@ typedef struct PseudonymText
 	int32		vl_len_;
 	char		data[PHLEET_PSEUDONYM_LEN + 1];
 } PseudonymText;
+
+/*
+ * A vault entry of the row, staged once the row's other work is done: the
+ * trigger asks for the deduplication set's slot at once
+ * (phleet_vault_prefetch) and reads it last, so that the cache miss of a
+ * random look-up in a set of megabytes overlaps that work.
+ */
+typedef struct DeferredEntry
+{
+	int			col;			/* index in ClassifyCache.cols */
+	size_t		normlen;
+	uint8		mac[PHLEET_PSEUDONYM_MAC_LEN];
+	char		norm[PHLEET_NORMALIZED_MAXLEN + 1];
+} DeferredEntry;
+
+#define STACK_REVEAL	2		/* vault entries deferred per row, at most */
+
+/* Wipe the normalized identifiers of deferred entries (before an error). */
+static void
+deferred_wipe(DeferredEntry *deferred, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		explicit_bzero(deferred[i].norm, deferred[i].normlen + 1);
+}
 
 /*
  * The classified columns of the trigger's relation, parsed from the
@@ -105,38 +130,13 @@ classify_cache(FunctionCallInfo fcinfo, TriggerData *td)
 		cache->tgoid == trigger->tgoid)
 		return cache;
 
-	if (trigger->tgnargs == 0 || trigger->tgnargs % 3 != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on \"%s\" must pass column, kind and reveal flag for each column",
-						trigger->tgname, RelationGetRelationName(rel)),
-				 errhint("Install it with phleet.classify().")));
-
 	cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 								   offsetof(ClassifyCache, cols) +
 								   sizeof(ClassifiedColumn) * (trigger->tgnargs / 3));
 	cache->relid = RelationGetRelid(rel);
 	cache->tgoid = trigger->tgoid;
-	if (rel->trigdesc != NULL)
-	{
-		Oid			stamp_oid = LookupFuncName(list_make2(makeString(PHLEET_SCHEMA),
-														  makeString(PHLEET_STAMP_FUNCTION)),
-											   0, NULL, true);
-
-		for (i = 0; i < rel->trigdesc->numtriggers; i++)
-		{
-			Trigger    *tg = &rel->trigdesc->triggers[i];
-			int			attnum;
-
-			if (tg->tgfoid != stamp_oid || tg->tgnargs != 1)
-				continue;
-			attnum = SPI_fnumber(desc, tg->tgargs[0]);
-			if (attnum > 0 && TupleDescAttr(desc, attnum - 1)->atttypid == TEXTOID)
-				cache->stamp_attnum = attnum;
-			break;
-		}
-	}
-	for (i = 0; i < trigger->tgnargs; i += 3)
+	cache->stamp_attnum = phleet_stamp_column(rel, trigger);
+	for (i = 1; i < trigger->tgnargs; i += 3)
 	{
 		ClassifiedColumn *c = &cache->cols[cache->ncols];
 		const char *col = trigger->tgargs[i];
@@ -165,24 +165,43 @@ classify_cache(FunctionCallInfo fcinfo, TriggerData *td)
 		c->name = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, col);
 		cache->ncols++;
 	}
+	/*
+	 * Revealable columns first (in their order), so that the vault's
+	 * deduplication look-up asked for early has the most work to overlap.
+	 */
+	for (i = 1; i < cache->ncols; i++)
+	{
+		ClassifiedColumn c = cache->cols[i];
+		int			j = i;
+
+		if (!c.reveal)
+			continue;
+		while (j > 0 && !cache->cols[j - 1].reveal)
+		{
+			cache->cols[j] = cache->cols[j - 1];
+			j--;
+		}
+		cache->cols[j] = c;
+	}
 	fcinfo->flinfo->fn_extra = cache;
 	return cache;
 }
 
 /*
- * phleet.pseudonymize_columns() RETURNS trigger
+ * The stamp trigger of a table with identifier columns (called by
+ * phleet_stamp_controller, which checked the context ctx).
  */
 Datum
-phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
+phleet_pseudonymize_row(FunctionCallInfo fcinfo, const char *ctx)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	Relation	rel;
 	TupleDesc	desc;
 	ClassifyCache *cache;
-	const char *ctx;
 	PhleetKey  *k;
 	HeapTuple	tuple;
 	HeapTuple	newtuple;
+	bool		stamp;
 	int			i;
 	bool		changed = false;
 	Datum	   *values;
@@ -191,26 +210,18 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 	bool		isnull_s[STACK_ATTS];
 	PseudonymText *texts;
 	PseudonymText texts_s[STACK_COLS];
+	DeferredEntry deferred[STACK_REVEAL];
+	int			ndeferred = 0;
 	union
 	{
 		int32		align;
 		char		data[VARHDRSZ + PHLEET_HANDLE_MAXLEN + 1];
 	}			ctxtext;
 
-	phleet_check_row_trigger(fcinfo, "pseudonymize_columns");
-
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
 	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 	cache = classify_cache(fcinfo, td);
-
-	ctx = phleet_context_current();
-	if (ctx == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("no controller context for writing to governed table \"%s\"",
-						RelationGetRelationName(rel)),
-				 errhint("Enter a context first with phleet.enter() or phleet.enter_token().")));
 	k = NULL;
 
 	/* one pass over the tuple and one new tuple; the pseudonyms on the stack */
@@ -234,6 +245,11 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 	}
 	heap_deform_tuple(tuple, desc, values, isnull);
 
+	/* the controller column first: a refused row costs no pseudonym */
+	stamp = phleet_stamp_check(td, cache->stamp_attnum, ctx,
+							   values[cache->stamp_attnum - 1],
+							   isnull[cache->stamp_attnum - 1]);
+
 	for (i = 0; i < cache->ncols; i++)
 	{
 		ClassifiedColumn *c = &cache->cols[i];
@@ -244,10 +260,12 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 		PhleetKind	pk;
 		uint8		bytes[PHLEET_PSEUDONYM_BYTES];
 		uint8		mac[PHLEET_PSEUDONYM_MAC_LEN];
-		char		norm[PHLEET_NORMALIZED_MAXLEN + 1];
+		char		norm_s[PHLEET_NORMALIZED_MAXLEN + 1];
+		char	   *norm = norm_s;
 		size_t		normlen;
 		char	   *out = texts[i].data;
 		const char *why = NULL;
+		DeferredEntry *de = NULL;
 
 		if (isnull[c->attnum - 1])
 			continue;
@@ -262,15 +280,24 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 		if (phleet_pseudonym_parse(s, len, &pk, bytes))
 		{
 			if (!phleet_pseudonym_is_ours(k, c->kind, s, len))
+			{
+				deferred_wipe(deferred, ndeferred);
 				phleet_pseudonym_foreign_error(c->kind,
 											   psprintf(" (column \"%s\" of table \"%s\")", c->name,
 														RelationGetRelationName(rel)));
+			}
 			continue;
 		}
-		if (!phleet_normalize_value(c->kind, s, len, phleet_default_country(),
-									norm, sizeof(norm), &why))
+		if (c->reveal && ndeferred < STACK_REVEAL)
 		{
-			explicit_bzero(norm, sizeof(norm));
+			de = &deferred[ndeferred];
+			norm = de->norm;
+		}
+		if (!phleet_normalize_value(c->kind, s, len, phleet_default_country(),
+									norm, PHLEET_NORMALIZED_MAXLEN + 1, &why))
+		{
+			explicit_bzero(norm, PHLEET_NORMALIZED_MAXLEN + 1);
+			deferred_wipe(deferred, ndeferred);
 			if (c->kind == PHLEET_KIND_PHONE)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -287,11 +314,22 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 					 errdetail_internal("%s", why ? why : "The value was refused.")));
 		}
 		normlen = strlen(norm);
-		phleet_pseudonym_compute(k, c->kind, norm, normlen, out, c->reveal ? mac : NULL);
-		if (c->reveal)
-			phleet_vault_stage(k, ctx, out, mac, norm, normlen);
-		/* the normalizers write their result and its NUL, nothing more */
-		explicit_bzero(norm, normlen + 1);
+		if (de != NULL)
+		{
+			phleet_pseudonym_compute(k, c->kind, norm, normlen, out, de->mac);
+			phleet_vault_prefetch(ctx, de->mac);
+			de->col = i;
+			de->normlen = normlen;
+			ndeferred++;
+		}
+		else
+		{
+			phleet_pseudonym_compute(k, c->kind, norm, normlen, out, c->reveal ? mac : NULL);
+			if (c->reveal)
+				phleet_vault_stage(k, ctx, out, mac, norm, normlen);
+			/* the normalizers write their result and its NUL, nothing more */
+			explicit_bzero(norm, normlen + 1);
+		}
 		if ((Pointer) t != DatumGetPointer(d))
 			explicit_bzero(VARDATA_ANY(t), len);	/* detoasted copy */
 		SET_VARSIZE(&texts[i], VARHDRSZ + PHLEET_PSEUDONYM_LEN);
@@ -299,8 +337,7 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 		changed = true;
 	}
 
-	if (changed && cache->stamp_attnum > 0 && TRIGGER_FIRED_BY_INSERT(td->tg_event) &&
-		isnull[cache->stamp_attnum - 1])
+	if (stamp)
 	{
 		size_t		len = strlen(ctx);
 
@@ -309,6 +346,7 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 		memcpy(ctxtext.data + VARHDRSZ, ctx, len);
 		values[cache->stamp_attnum - 1] = PointerGetDatum(ctxtext.data);
 		isnull[cache->stamp_attnum - 1] = false;
+		changed = true;
 	}
 	if (!changed)
 		return PointerGetDatum(tuple);
@@ -318,6 +356,15 @@ phleet_pseudonymize_columns(PG_FUNCTION_ARGS)
 	newtuple->t_data->t_ctid = tuple->t_data->t_ctid;
 	newtuple->t_self = tuple->t_self;
 	newtuple->t_tableOid = tuple->t_tableOid;
+
+	/* the vault entries, their slots in the cache by now */
+	for (i = 0; i < ndeferred; i++)
+	{
+		DeferredEntry *de = &deferred[i];
+
+		phleet_vault_stage(k, ctx, texts[de->col].data, de->mac, de->norm, de->normlen);
+		explicit_bzero(de->norm, de->normlen + 1);
+	}
 	return PointerGetDatum(newtuple);
 }
 

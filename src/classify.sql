@@ -21,38 +21,28 @@ COMMENT ON TABLE phleet.classifications IS
 REVOKE ALL ON phleet.classifications FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('phleet.classifications', '');
 
-CREATE FUNCTION phleet.pseudonymize_columns() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'phleet_pseudonymize_columns'
-    LANGUAGE C;
-COMMENT ON FUNCTION phleet.pseudonymize_columns() IS
-    'Trigger on governed tables with identifier columns: replaces identifiers by their pseudonyms (arguments: column, kind, reveal flag for each)';
-
--- (Re)create the trigger phleet_pseudonymize of a table from its
--- classifications, or drop it when no identifier column is left.
+-- Re-create a table's phleet_stamp trigger with the identifier columns it
+-- has now (classify.c pseudonymizes them in that trigger).
 CREATE FUNCTION phleet._classify_sync(tbl regclass)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    args text;
+    ccol name;
 BEGIN
-    SELECT string_agg(format('%L, %L, %L', c.column_name, c.identifier,
-                             CASE WHEN c.reveal THEN 't' ELSE 'f' END), ', ' ORDER BY c.column_name)
-      INTO args
-      FROM phleet.classifications c
-     WHERE c.relid = tbl AND c.identifier IS NOT NULL;
-    IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = 'phleet_pseudonymize') THEN
-        EXECUTE format('DROP TRIGGER phleet_pseudonymize ON %s', tbl);
+    SELECT g.controller_column INTO ccol FROM phleet.governed g WHERE g.relid = tbl;
+    IF NOT FOUND THEN
+        RETURN;
     END IF;
-    IF args IS NOT NULL THEN
-        EXECUTE format('CREATE TRIGGER phleet_pseudonymize BEFORE INSERT OR UPDATE ON %s '
-                       'FOR EACH ROW EXECUTE FUNCTION phleet.pseudonymize_columns(%s)', tbl, args);
+    IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = 'phleet_stamp') THEN
+        EXECUTE format('DROP TRIGGER phleet_stamp ON %s', tbl);
     END IF;
+    EXECUTE phleet._stamp_trigger_def(tbl, tbl, ccol);
 END
 $$;
 COMMENT ON FUNCTION phleet._classify_sync(regclass) IS
-    'Internal: re-create a table''s phleet_pseudonymize trigger from its classifications';
+    'Internal: re-create a table''s phleet_stamp trigger with its identifier columns';
 
 CREATE FUNCTION phleet.classify(tbl regclass, col name, category phleet.category,
                                 identifier text DEFAULT NULL, reveal boolean DEFAULT false)

@@ -4,9 +4,10 @@
  *	  The row trigger phleet.stamp_controller() that phleet.govern() puts on
  *	  every governed table, and the test "is this relation governed?".
  *
- * The trigger (BEFORE INSERT OR UPDATE, FOR EACH ROW, argument: the name of
- * the controller column) keeps three rules for INSERT, COPY FROM,
- * INSERT ... ON CONFLICT, UPDATE and MERGE:
+ * The trigger (BEFORE INSERT OR UPDATE, FOR EACH ROW, first argument: the
+ * name of the controller column; then three per identifier column, which
+ * classify.c pseudonymizes in the same pass) keeps three rules for INSERT,
+ * COPY FROM, INSERT ... ON CONFLICT, UPDATE and MERGE:
  *
  *	- no write without a controller context;
  *	- a new row's controller is stamped when NULL and must otherwise be the
@@ -58,29 +59,22 @@ typedef struct StampCache
 	AttrNumber	attnum;
 } StampCache;
 
-static AttrNumber stamp_attnum(FunctionCallInfo fcinfo, TriggerData *td);
 static bool text_equals_cstring(Datum d, const char *s);
 
 /*
- * Number of the controller column named by the trigger's argument; checked
- * once per query and relation.
+ * Number of the controller column named by the stamp trigger's first
+ * argument, checked.
  */
-static AttrNumber
-stamp_attnum(FunctionCallInfo fcinfo, TriggerData *td)
+AttrNumber
+phleet_stamp_column(Relation rel, Trigger *trigger)
 {
-	StampCache *cache = (StampCache *) fcinfo->flinfo->fn_extra;
-	Relation	rel = td->tg_relation;
-	Trigger    *trigger = td->tg_trigger;
 	AttrNumber	attnum;
 	Form_pg_attribute att;
 
-	if (cache != NULL && cache->relid == RelationGetRelid(rel))
-		return cache->attnum;
-
-	if (trigger->tgnargs != 1)
+	if (trigger->tgnargs < 1 || (trigger->tgnargs - 1) % 3 != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on \"%s\" must pass the controller column name",
+				 errmsg("trigger \"%s\" on \"%s\" must pass the controller column name, then column, kind and reveal flag for each identifier column",
 						trigger->tgname, RelationGetRelationName(rel)),
 				 errhint("Install it with phleet.govern().")));
 	attnum = SPI_fnumber(RelationGetDescr(rel), trigger->tgargs[0]);
@@ -96,7 +90,23 @@ stamp_attnum(FunctionCallInfo fcinfo, TriggerData *td)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("controller column \"%s\" of governed table \"%s\" is not of type text",
 						trigger->tgargs[0], RelationGetRelationName(rel))));
+	return attnum;
+}
 
+/*
+ * Number of the controller column, checked once per query and relation
+ * (cached in fn_extra).
+ */
+static AttrNumber
+stamp_attnum(FunctionCallInfo fcinfo, TriggerData *td)
+{
+	StampCache *cache = (StampCache *) fcinfo->flinfo->fn_extra;
+	Relation	rel = td->tg_relation;
+	AttrNumber	attnum;
+
+	if (cache != NULL && cache->relid == RelationGetRelid(rel))
+		return cache->attnum;
+	attnum = phleet_stamp_column(rel, td->tg_trigger);
 	if (cache == NULL)
 		cache = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(StampCache));
 	cache->relid = RelationGetRelid(rel);
@@ -116,36 +126,17 @@ text_equals_cstring(Datum d, const char *s)
 }
 
 /*
- * phleet.stamp_controller() RETURNS trigger
+ * The stamp trigger's rules for the row being written, whose controller
+ * column (attnum) will hold value (NULL when isnull), in the context of
+ * controller ctx: raises when the write is refused, returns true when the
+ * column must be stamped (an INSERT that left it NULL).
  */
-Datum
-phleet_stamp_controller(PG_FUNCTION_ARGS)
+bool
+phleet_stamp_check(TriggerData *td, AttrNumber attnum, const char *ctx,
+				   Datum value, bool isnull)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	TupleDesc	tupdesc;
-	AttrNumber	attnum;
-	const char *ctx;
-	HeapTuple	newtuple;
-	Datum		value;
-	bool		isnull;
-
-	phleet_check_row_trigger(fcinfo, "stamp_controller");
-
-	rel = td->tg_relation;
-	tupdesc = RelationGetDescr(rel);
-	attnum = stamp_attnum(fcinfo, td);
-
-	ctx = phleet_context_current();
-	if (ctx == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("no controller context for writing to governed table \"%s\"",
-						RelationGetRelationName(rel)),
-				 errhint("Enter a context first with phleet.enter() or phleet.enter_token().")));
-
-	newtuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
-	value = heap_getattr(newtuple, attnum, tupdesc, &isnull);
+	Relation	rel = td->tg_relation;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
 
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
@@ -164,19 +155,10 @@ phleet_stamp_controller(PG_FUNCTION_ARGS)
 							RelationGetRelationName(rel)),
 					 errdetail("The row belongs to controller \"%s\".", ctx),
 					 errhint("A row's controller is fixed when it is inserted.")));
-		return PointerGetDatum(newtuple);
+		return false;
 	}
-
 	if (isnull)
-	{
-		Datum		stamp = CStringGetTextDatum(ctx);
-		bool		stampnull = false;
-		int			col = attnum;
-
-		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple, tupdesc, 1,
-														 &col, &stamp, &stampnull));
-	}
-
+		return true;
 	if (!text_equals_cstring(value, ctx))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -186,6 +168,53 @@ phleet_stamp_controller(PG_FUNCTION_ARGS)
 						   RelationGetRelationName(rel)),
 				 errhint("Leave column \"%s\" NULL and phleet fills it in.",
 						 NameStr(TupleDescAttr(tupdesc, attnum - 1)->attname))));
+	return false;
+}
+
+/*
+ * phleet.stamp_controller() RETURNS trigger
+ *
+ * With more arguments than the controller column, the table has identifier
+ * columns: classify.c pseudonymizes them and stamps the row in one pass.
+ */
+Datum
+phleet_stamp_controller(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	tupdesc;
+	AttrNumber	attnum;
+	const char *ctx;
+	HeapTuple	newtuple;
+	Datum		value;
+	bool		isnull;
+
+	phleet_check_row_trigger(fcinfo, "stamp_controller");
+
+	rel = td->tg_relation;
+	tupdesc = RelationGetDescr(rel);
+	ctx = phleet_context_current();
+	if (ctx == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("no controller context for writing to governed table \"%s\"",
+						RelationGetRelationName(rel)),
+				 errhint("Enter a context first with phleet.enter() or phleet.enter_token().")));
+	if (td->tg_trigger->tgnargs > 1)
+		return phleet_pseudonymize_row(fcinfo, ctx);
+
+	attnum = stamp_attnum(fcinfo, td);
+	newtuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	value = heap_getattr(newtuple, attnum, tupdesc, &isnull);
+	if (phleet_stamp_check(td, attnum, ctx, value, isnull))
+	{
+		Datum		stamp = CStringGetTextDatum(ctx);
+		bool		stampnull = false;
+		int			col = attnum;
+
+		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple, tupdesc, 1,
+														 &col, &stamp, &stampnull));
+	}
 	return PointerGetDatum(newtuple);
 }
 

@@ -112,6 +112,32 @@ $$;
 COMMENT ON FUNCTION phleet._isolate_tree(regclass, name, boolean) IS
     'Internal: isolate a governed table and all its partitions';
 
+-- The CREATE TRIGGER of phleet_stamp on rel, a governed root or one of its
+-- partitions: the controller column col, then column, kind and reveal flag
+-- of each identifier column of the root (classify.c pseudonymizes them in
+-- the same trigger).  Also what phleet.check() expects pg_get_triggerdef()
+-- to show.
+CREATE FUNCTION phleet._stamp_trigger_def(rel regclass, root regclass, col name)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    args text;
+BEGIN
+    SELECT string_agg(format(', %L, %L, %L', c.column_name, c.identifier,
+                             CASE WHEN c.reveal THEN 't' ELSE 'f' END), '' ORDER BY c.column_name)
+      INTO args
+      FROM phleet.classifications c
+     WHERE c.relid = root AND c.identifier IS NOT NULL;
+    RETURN format('CREATE TRIGGER phleet_stamp BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION phleet.stamp_controller(%L%s)',
+                  rel, col, coalesce(args, ''));
+END
+$$;
+COMMENT ON FUNCTION phleet._stamp_trigger_def(regclass, regclass, name) IS
+    'Internal: the CREATE TRIGGER statement of a governed table''s phleet_stamp (controller column, then its identifier columns)';
+REVOKE ALL ON FUNCTION phleet._stamp_trigger_def(regclass, regclass, name) FROM PUBLIC;
+
 CREATE FUNCTION phleet.govern(tbl regclass, controller_column name DEFAULT 'controller')
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
@@ -213,8 +239,7 @@ BEGIN
     IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = 'phleet_stamp') THEN
         EXECUTE format('DROP TRIGGER phleet_stamp ON %s', tbl);
     END IF;
-    EXECUTE format('CREATE TRIGGER phleet_stamp BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION phleet.stamp_controller(%L)',
-                   tbl, col);
+    EXECUTE phleet._stamp_trigger_def(tbl, tbl, col);
 
     PERFORM phleet._isolate_tree(tbl, col, true);
 

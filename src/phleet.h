@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "commands/trigger.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
 #include "storage/lock.h"
@@ -57,6 +58,12 @@ extern bool phleet_internal_operation(void);
 
 /* govern.c */
 extern bool phleet_relation_is_governed(Oid relid, bool *fires);
+extern AttrNumber phleet_stamp_column(Relation rel, Trigger *trigger);
+extern bool phleet_stamp_check(TriggerData *td, AttrNumber attnum, const char *ctx,
+							   Datum value, bool isnull);
+
+/* classify.c */
+extern Datum phleet_pseudonymize_row(FunctionCallInfo fcinfo, const char *ctx);
 
 /* copy.c */
 extern bool phleet_copy_from(PlannedStmt *pstmt, const char *queryString,
