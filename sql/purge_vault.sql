@@ -268,19 +268,43 @@ INSERT INTO pv_leads VALUES (10, now(), '+1 555 020 0010', NULL), (11, now(), '+
 DELETE FROM pv_leads WHERE id IN (10, 11);
 SELECT phleet.pseudonym_mac(phleet.pseudonym('+15550200011', 'phone')) AS mac11 \gset
 SELECT phleet.leave();
--- (chunk: candidates per transaction, 10,000 lookups over the two tables)
-SELECT status, deleted, cardinality(candidates) AS candidates, candidates @> ARRAY[:'mac11'::uuid] AS has_0011,
-       chunk
-  FROM phleet._purge_vault(401, 'pv-a');
+-- (chunk: candidates per transaction, 10,000 lookups over the two tables);
+-- the candidates stay in a table only phleet's owner reads: their MACs do
+-- not reach the caller
+SELECT status, deleted, candidates, chunk FROM phleet._purge_vault(401, 'pv-a');
+SELECT run_id, controller, mac = :'mac11'::uuid AS is_0011 FROM phleet.purge_vault_candidates ORDER BY 3;
 SELECT status, rows_deleted, batches FROM phleet.purge_log WHERE run_id = 401;
+SET ROLE regress_pv_admin;
+SELECT count(*) FROM phleet.purge_vault_candidates;
+RESET ROLE;
 -- a candidate that a row holds again by the time it is deleted stays: 0011
 -- is written again (and committed) after the candidates were found
 SELECT phleet.enter('pv-a', for_session => true);
 INSERT INTO pv_msgs VALUES (11, now(), '+1 555 020 0011');
 SELECT phleet.leave();
-SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a',
-    (SELECT array_agg(v.mac) FROM phleet.vault v WHERE v.controller = 'pv-a'), true);
-SELECT status, rows_deleted, batches FROM phleet.purge_log WHERE run_id = 401;
+-- (every entry of pv-a made a candidate: only 0010 and 0011 are unreferenced;
+-- a chunk of one candidate per call)
+INSERT INTO phleet.purge_vault_candidates
+SELECT 401, v.controller, v.mac FROM phleet.vault v WHERE v.controller = 'pv-a'
+ON CONFLICT DO NOTHING;
+SELECT count(*) > 2 AS candidates FROM phleet.purge_vault_candidates;
+DO $$
+DECLARE
+    r record;
+    calls integer := 0;
+    deleted bigint := 0;
+BEGIN
+    LOOP
+        SELECT * INTO r FROM phleet._purge_vault_delete(401, 'pv-a', 1);
+        calls := calls + 1;
+        deleted := deleted + r.deleted;
+        EXIT WHEN r.status <> 'running';
+    END LOOP;
+    RAISE NOTICE 'status %, one call per candidate: %, deleted %', r.status,
+        calls = (SELECT count(*) FROM phleet.vault v WHERE v.controller = 'pv-a') + deleted, deleted;
+END $$;
+SELECT count(*) AS candidates_left FROM phleet.purge_vault_candidates;
+SELECT status, rows_deleted, batches > 2 AS batches FROM phleet.purge_log WHERE run_id = 401;
 SELECT phleet.enter('pv-a', for_session => true);
 SELECT x AS phone, EXISTS (SELECT FROM phleet.vault v WHERE v.controller = 'pv-a'
                             AND v.mac = phleet.pseudonym_mac(phleet.pseudonym(x, 'phone'))) AS in_vault
@@ -290,17 +314,32 @@ SELECT phleet.leave();
 -- in between keeps the vault (the running row becomes held) ...
 UPDATE phleet.purge_log SET status = 'running', finished = NULL WHERE run_id = 401 AND method = 'vault';
 SELECT phleet.hold('pv-a', 'case pv-18') AS hold_a \gset
-SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a',
-    (SELECT array_agg(v.mac) FROM phleet.vault v WHERE v.controller = 'pv-a'), true);
+INSERT INTO phleet.purge_vault_candidates
+SELECT 401, v.controller, v.mac FROM phleet.vault v WHERE v.controller = 'pv-a';
+SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a', 1000);
 SELECT status, rows_deleted FROM phleet.purge_log WHERE run_id = 401;
+SELECT count(*) > 0 AS candidates_kept FROM phleet.purge_vault_candidates;
 SELECT phleet.release(:hold_a);
 -- ... and it refuses to run at another isolation level than READ COMMITTED,
 -- logging the error on the running row
 UPDATE phleet.purge_log SET status = 'running', finished = NULL WHERE run_id = 401 AND method = 'vault';
 BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a', '{}', true);
+SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a', 1000);
 COMMIT;
 SELECT status, error FROM phleet.purge_log WHERE run_id = 401;
+-- phleet_admin may run the first step (phleet.purge() does, as its
+-- caller): its result names no vault key, even with a candidate (0012)
+SELECT phleet.enter('pv-a', for_session => true);
+INSERT INTO pv_leads VALUES (12, now(), '+1 555 020 0012', NULL);
+DELETE FROM pv_leads WHERE id = 12;
+SELECT phleet.leave();
+SET ROLE regress_pv_admin;
+SELECT status, candidates, v::text ~ '[0-9a-f]{8}-[0-9a-f]{4}-' AS shows_a_mac
+  FROM phleet._purge_vault(401, 'pv-a') v;
+RESET ROLE;
+-- the run's end drops what it left
+SELECT status FROM phleet._purge_finish(401, false);
+SELECT count(*) AS candidates_left FROM phleet.purge_vault_candidates;
 DELETE FROM phleet.purge_log WHERE run_id IN (400, 401);
 DELETE FROM phleet.purge_runs WHERE run_id IN (400, 401);
 -- end to end: 0008 expires and goes with the purge, in the two steps
@@ -320,7 +359,7 @@ SELECT phleet.leave();
 -- internal: not the application's, nor phleet_admin's to compute pseudonyms with
 SET ROLE regress_pv_app;
 SELECT phleet._pseudonym_of_mac('pv-b', 'phone', gen_random_uuid());
-SELECT phleet._purge_vault_delete(1, 'pv-a', '{}', true);
+SELECT phleet._purge_vault_delete(1, 'pv-a', 1000);
 SET ROLE regress_pv_admin;
 SELECT phleet._pseudonym_of_mac('pv-b', 'phone', gen_random_uuid());
 RESET ROLE;

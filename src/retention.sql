@@ -1488,7 +1488,8 @@ COMMENT ON FUNCTION phleet._purge_vault_controllers(bigint) IS
 -- revealable columns (an anti-join on pseudonym_mac()).  When every
 -- revealable column has an index that equality on the column can use
 -- (phleet._purge_vault_indexed()), that read is done without the lock and
--- only yields candidates (status 'candidates'); phleet._purge_vault_delete()
+-- only yields candidates (status 'candidates', kept in
+-- phleet.purge_vault_candidates); phleet._purge_vault_delete()
 -- then deletes them in short transactions (chunk candidates each: about
 -- 10,000 index lookups) that take the lock and look each candidate's
 -- pseudonym up in those indexes again.  Otherwise the one
@@ -1562,8 +1563,22 @@ $$;
 COMMENT ON FUNCTION phleet._purge_vault_held(bigint, text) IS
     'Internal: log and report a legal hold that keeps a controller''s vault from being pruned';
 
+-- The candidates of a pruning in two steps, from phleet._purge_vault() to
+-- phleet._purge_vault_delete(): kept here, where only phleet's owner reads
+-- them, so that no vault key reaches the purge's caller.  Unlogged: after a
+-- crash the next purge finds them again.
+CREATE UNLOGGED TABLE phleet.purge_vault_candidates (
+    run_id     bigint NOT NULL,
+    controller text COLLATE "C" NOT NULL,
+    mac        uuid NOT NULL,
+    PRIMARY KEY (controller, mac)
+);
+COMMENT ON TABLE phleet.purge_vault_candidates IS
+    'Internal: vault entries a purge run found unreferenced, to delete in short transactions (phleet._purge_vault_delete())';
+REVOKE ALL ON phleet.purge_vault_candidates FROM PUBLIC;
+
 CREATE FUNCTION phleet._purge_vault(run bigint, controller text,
-    OUT status text, OUT deleted bigint, OUT candidates uuid[], OUT chunk integer)
+    OUT status text, OUT deleted bigint, OUT candidates bigint, OUT chunk integer)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET phleet.internal = on
@@ -1576,6 +1591,7 @@ DECLARE
     hint text;
 BEGIN
     deleted := 0;
+    candidates := 0;
     IF phleet._purge_vault_held(run, controller) THEN
         status := 'held';
         RETURN;
@@ -1598,16 +1614,20 @@ BEGIN
             SELECT greatest(100, 10000 / greatest(sum(n), 1))::integer INTO chunk
               FROM (SELECT greatest((SELECT count(*) FROM pg_partition_tree(c.relid) p WHERE p.isleaf), 1) AS n
                       FROM phleet.classifications c WHERE c.reveal) x;
-            -- candidates, without the lock (at most a million per run)
-            EXECUTE format('SELECT array_agg(v.mac) FROM (SELECT v.mac FROM phleet.vault v
-                             WHERE v.controller = $1 AND %s LIMIT 1000000) v', unreferenced)
-                INTO candidates USING controller;
+            -- candidates, without the lock (at most a million per run),
+            -- instead of those an earlier run left
+            DELETE FROM phleet.purge_vault_candidates c WHERE c.controller = _purge_vault.controller;
+            EXECUTE format('INSERT INTO phleet.purge_vault_candidates (run_id, controller, mac)
+                            SELECT $2, $1, v.mac FROM phleet.vault v
+                             WHERE v.controller = $1 AND %s LIMIT 1000000', unreferenced)
+                USING controller, run;
+            GET DIAGNOSTICS candidates = ROW_COUNT;
             INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, started, finished,
                                           status, rows_deleted, batches, longest_batch)
             VALUES (run, 'phleet.vault'::regclass, 'phleet.vault', controller, 'vault', now(),
-                    CASE WHEN candidates IS NULL THEN clock_timestamp() END,
-                    CASE WHEN candidates IS NULL THEN 'done' ELSE 'running' END, 0, 0, NULL);
-            status := CASE WHEN candidates IS NULL THEN 'done' ELSE 'candidates' END;
+                    CASE WHEN candidates = 0 THEN clock_timestamp() END,
+                    CASE WHEN candidates = 0 THEN 'done' ELSE 'running' END, 0, 0, NULL);
+            status := CASE WHEN candidates = 0 THEN 'done' ELSE 'candidates' END;
             RETURN;
         END IF;
         PERFORM phleet._vault_lock(controller);
@@ -1632,19 +1652,20 @@ BEGIN
             USING HINT = coalesce(nullif(hint, ''), 'See phleet.purge_log; the next purge tries again.');
         status := 'error';
         deleted := 0;
-        candidates := NULL;
+        candidates := 0;
     END;
 END
 $$;
 COMMENT ON FUNCTION phleet._purge_vault(bigint, text) IS
     'Internal: one transaction of a purge that deletes a controller''s vault entries no revealable column refers to, or (all revealable columns indexed) finds them without locking';
 
--- Delete the candidates macs (found by phleet._purge_vault(), at most some
--- thousands) of a controller's vault, in one short transaction under the
+-- Delete the next chunk of a controller's candidates (found by
+-- phleet._purge_vault()) from its vault, in one short transaction under the
 -- controller's vault lock, each only if no row holds its pseudonym now (an
--- index lookup per candidate and revealable column); last: the run's last
--- call for the controller, which closes its purge_log row.
-CREATE FUNCTION phleet._purge_vault_delete(run bigint, controller text, macs uuid[], last boolean,
+-- index lookup per candidate and revealable column).  Status 'running' while
+-- candidates are left; the call that takes the last ones closes the
+-- controller's purge_log row ('done').
+CREATE FUNCTION phleet._purge_vault_delete(run bigint, controller text, chunk integer,
     OUT status text, OUT deleted bigint)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1656,6 +1677,8 @@ SET enable_mergejoin = off
 AS $$
 DECLARE
     unreferenced text;
+    macs uuid[];
+    last boolean;
     total bigint;
     msg text;
     hint text;
@@ -1675,9 +1698,19 @@ BEGIN
     BEGIN
         PERFORM phleet._purge_vault_read_committed();
         PERFORM phleet._vault_lock(controller);
+        WITH taken AS (
+            DELETE FROM phleet.purge_vault_candidates c
+             WHERE c.controller = _purge_vault_delete.controller
+               AND c.mac IN (SELECT n.mac FROM phleet.purge_vault_candidates n
+                              WHERE n.controller = _purge_vault_delete.controller
+                              ORDER BY n.mac LIMIT greatest(chunk, 1))
+            RETURNING c.mac)
+        SELECT array_agg(t.mac) INTO macs FROM taken t;
+        last := NOT EXISTS (SELECT FROM phleet.purge_vault_candidates c
+                             WHERE c.controller = _purge_vault_delete.controller);
         EXECUTE format('DELETE FROM phleet.vault v WHERE v.mac = ANY($2) AND v.controller = $1 AND %s',
                        coalesce(unreferenced, 'true'))
-            USING controller, macs;
+            USING controller, coalesce(macs, '{}');
         GET DIAGNOSTICS deleted = ROW_COUNT;
         UPDATE phleet.purge_log l
            SET rows_deleted = l.rows_deleted + deleted, batches = l.batches + 1,
@@ -1691,7 +1724,7 @@ BEGIN
             RAISE NOTICE 'purge: vault, controller %: % entries deleted (no revealable column holds their identifier any more)',
                 controller, total;
         END IF;
-        status := 'done';
+        status := CASE WHEN last THEN 'done' ELSE 'running' END;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
         UPDATE phleet.purge_log l
@@ -1705,7 +1738,7 @@ BEGIN
     END;
 END
 $$;
-COMMENT ON FUNCTION phleet._purge_vault_delete(bigint, text, uuid[], boolean) IS
+COMMENT ON FUNCTION phleet._purge_vault_delete(bigint, text, integer) IS
     'Internal: one short transaction of a purge that deletes candidate vault entries of a controller no row refers to any more';
 
 -- End a run: what is still running was stopped by the time budget; sum up,
@@ -1724,6 +1757,8 @@ BEGIN
        SET status = 'stopped', finished = clock_timestamp(),
            oldest_kept = CASE WHEN l.method <> 'vault' THEN phleet._oldest(l.controller, l.relid::regclass) END
      WHERE l.run_id = run AND l.status = 'running';
+    -- candidates left by a stop, a hold or an error: the next run finds them again
+    DELETE FROM phleet.purge_vault_candidates c WHERE c.run_id = run;
     SELECT coalesce(sum(l.rows_deleted) FILTER (WHERE l.method <> 'vault'), 0), coalesce(sum(l.rows_held), 0),
            count(DISTINCT l.partition_name) FILTER (WHERE l.method = 'partition' AND l.status = 'done'),
            coalesce(bool_or(l.status = 'error'), false), max(l.longest_batch)
@@ -1775,7 +1810,6 @@ DECLARE
     detached integer;
     ctrl text;
     v record;
-    i integer;
     summary record;
 BEGIN
     PERFORM phleet._purge_can_commit();
@@ -1857,18 +1891,15 @@ BEGIN
             COMMIT;
             progressed := progressed OR v.deleted > 0;
             CONTINUE WHEN v.status <> 'candidates';
-            i := 1;
             LOOP
                 IF progressed AND clock_timestamp() >= deadline THEN
                     stopped := true;
                     EXIT vaults;
                 END IF;
-                SELECT * INTO b FROM phleet._purge_vault_delete(run_id, ctrl, v.candidates[i:i + v.chunk - 1],
-                                                                 i + v.chunk > cardinality(v.candidates));
+                SELECT * INTO b FROM phleet._purge_vault_delete(run_id, ctrl, v.chunk);
                 COMMIT;
                 progressed := progressed OR b.deleted > 0;
-                i := i + v.chunk;
-                EXIT WHEN b.status <> 'done' OR i > cardinality(v.candidates);
+                EXIT WHEN b.status <> 'running';
             END LOOP;
         END LOOP;
     END IF;
@@ -2078,7 +2109,7 @@ REVOKE ALL ON FUNCTION
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
     phleet._purge_vault_indexed(regclass, name, name), phleet._purge_vault_held(bigint, text),
     phleet._purge_vault_read_committed(),
-    phleet._purge_vault_delete(bigint, text, uuid[], boolean),
+    phleet._purge_vault_delete(bigint, text, integer),
     phleet._purge_finish(bigint, boolean), phleet._cron_check()
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) FROM PUBLIC;
@@ -2093,7 +2124,7 @@ GRANT EXECUTE ON FUNCTION
     phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
-    phleet._purge_vault_delete(bigint, text, uuid[], boolean),
+    phleet._purge_vault_delete(bigint, text, integer),
     phleet._purge_finish(bigint, boolean)
 TO phleet_admin;
 GRANT EXECUTE ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) TO phleet_admin;
