@@ -209,6 +209,7 @@ phleet_pseudonym(PG_FUNCTION_ARGS)
 	PhleetKind	pk;
 	uint8		bytes[PHLEET_PSEUDONYM_BYTES];
 	char		norm[PHLEET_NORMALIZED_MAXLEN + 1];
+	size_t		normlen;
 	char		out[PHLEET_PSEUDONYM_LEN + 1];
 
 	if (ctx == NULL)
@@ -226,8 +227,10 @@ phleet_pseudonym(PG_FUNCTION_ARGS)
 		PG_RETURN_TEXT_P(value);
 	}
 	phleet_normalize_checked(kind, s, len, norm);
-	phleet_pseudonym_compute(k, kind, norm, strlen(norm), out, NULL);
-	explicit_bzero(norm, sizeof(norm));
+	normlen = strlen(norm);
+	phleet_pseudonym_compute(k, kind, norm, normlen, out, NULL);
+	/* the normalizers write their result and its NUL, nothing more */
+	explicit_bzero(norm, normlen + 1);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, PHLEET_PSEUDONYM_LEN));
 }
 

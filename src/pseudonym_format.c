@@ -85,10 +85,17 @@ phleet_pseudonym_format(PhleetKind kind, const uint8_t *bytes, char *out)
 		uint64_t	v = ((uint64_t) bytes[i] << 32) | ((uint64_t) bytes[i + 1] << 24) |
 		((uint64_t) bytes[i + 2] << 16) | ((uint64_t) bytes[i + 3] << 8) |
 		(uint64_t) bytes[i + 4];
-		int			shift;
 
-		for (shift = 35; shift >= 0; shift -= 5)
-			out[o++] = b32_alphabet[(v >> shift) & 31];
+		/* written out: the compiler keeps v in a register, no loop */
+		out[o + 0] = b32_alphabet[(v >> 35) & 31];
+		out[o + 1] = b32_alphabet[(v >> 30) & 31];
+		out[o + 2] = b32_alphabet[(v >> 25) & 31];
+		out[o + 3] = b32_alphabet[(v >> 20) & 31];
+		out[o + 4] = b32_alphabet[(v >> 15) & 31];
+		out[o + 5] = b32_alphabet[(v >> 10) & 31];
+		out[o + 6] = b32_alphabet[(v >> 5) & 31];
+		out[o + 7] = b32_alphabet[v & 31];
+		o += 8;
 	}
 	out[o] = '\0';
 }
