@@ -56,6 +56,7 @@ PG_FUNCTION_INFO_V1(phleet_ddl_detaches_only);
 typedef struct StampCache
 {
 	Oid			relid;
+	Oid			tgoid;			/* one trigger, one set of arguments */
 	AttrNumber	attnum;
 } StampCache;
 
@@ -104,12 +105,13 @@ stamp_attnum(FunctionCallInfo fcinfo, TriggerData *td)
 	Relation	rel = td->tg_relation;
 	AttrNumber	attnum;
 
-	if (cache != NULL && cache->relid == RelationGetRelid(rel))
+	if (cache != NULL && cache->relid == RelationGetRelid(rel) &&
+		cache->tgoid == td->tg_trigger->tgoid)
 		return cache->attnum;
 	attnum = phleet_stamp_column(rel, td->tg_trigger);
-	if (cache == NULL)
-		cache = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(StampCache));
+	cache = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(StampCache));
 	cache->relid = RelationGetRelid(rel);
+	cache->tgoid = td->tg_trigger->tgoid;
 	cache->attnum = attnum;
 	fcinfo->flinfo->fn_extra = cache;
 	return attnum;
