@@ -342,12 +342,15 @@ SELECT status FROM phleet._purge_finish(401, false);
 SELECT count(*) AS candidates_left FROM phleet.purge_vault_candidates;
 DELETE FROM phleet.purge_log WHERE run_id IN (400, 401);
 DELETE FROM phleet.purge_runs WHERE run_id IN (400, 401);
--- end to end: 0008 expires and goes with the purge, in the two steps
+-- end to end: 0008 expires and goes with the purge, in the two steps (and
+-- what an interrupted run left among the candidates is dropped first)
+INSERT INTO phleet.purge_vault_candidates VALUES (399, 'pv-b', gen_random_uuid());
 SET ROLE regress_pv_admin;
 SET client_min_messages = warning;
 CALL phleet.purge();
 RESET client_min_messages;
 RESET ROLE;
+SELECT count(*) AS candidates_left FROM phleet.purge_vault_candidates;
 SELECT controller, status, rows_deleted, batches FROM phleet.purge_log
  WHERE method = 'vault' AND run_id = (SELECT max(run_id) FROM phleet.purge_runs) AND controller LIKE 'pv-%'
  ORDER BY id;

@@ -575,6 +575,7 @@ BEGIN
 
     UPDATE phleet.purge_runs r SET status = 'interrupted' WHERE r.status = 'running';
     UPDATE phleet.purge_log l SET status = 'interrupted' WHERE l.status = 'running';
+    DELETE FROM phleet.purge_vault_candidates;     -- an interrupted run's
     INSERT INTO phleet.purge_runs AS r (batch_rows, time_budget)
     VALUES (_purge_start.batch_rows, _purge_start.time_budget)
     RETURNING r.run_id INTO run;
