@@ -344,7 +344,7 @@ DELETE FROM phleet.purge_log WHERE run_id IN (400, 401);
 DELETE FROM phleet.purge_runs WHERE run_id IN (400, 401);
 -- end to end: 0008 expires and goes with the purge, in the two steps (and
 -- what an interrupted run left among the candidates is dropped first)
-INSERT INTO phleet.purge_vault_candidates VALUES (399, 'pv-b', gen_random_uuid());
+INSERT INTO phleet.purge_vault_candidates VALUES (399, 'pv-gone', gen_random_uuid());
 SET ROLE regress_pv_admin;
 SET client_min_messages = warning;
 CALL phleet.purge();
