@@ -37,7 +37,6 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-bindir=$("$PG_CONFIG" --bindir)
 ROWS=${ROWS:-1000000}
 TPS_SECONDS=${TPS_SECONDS:-20}
 TPS_ROUNDS=${TPS_ROUNDS:-3}
@@ -46,31 +45,11 @@ SELECT_ROUNDS=${SELECT_ROUNDS:-5}
 PER_LEAD=${PER_LEAD:-10}
 port=${PHLEET_BENCH_PORT:-5496}
 out=$top/bench/out/pseudonym
-data=$out/data
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+. bench/lib.sh
 psql_() { as_pg "$bindir/psql" -h "$out/sock" -p "$port" -X -q -v ON_ERROR_STOP=1 "$@"; }
 now() { date +%s.%N; }
 
-stop() { [ -f "$data/postmaster.pid" ] && as_pg "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true; }
-trap stop EXIT
-stop
-rm -rf "$out"
-mkdir -p "$out/sock"
-[ "$(id -u)" -eq 0 ] && chown -R postgres: "$out"
-
-as_pg "$bindir/initdb" -D "$data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
-as_pg sh -c "umask 077 && openssl rand -hex 32 > '$data/phleet.key'"
-cat >> "$data/postgresql.conf" <<CONF
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$out/sock'
-shared_preload_libraries = 'phleet'
-phleet.master_key_file = 'phleet.key'
-shared_buffers = 512MB
-max_wal_size = 4GB
-max_parallel_workers_per_gather = 0
-CONF
-as_pg "$bindir/pg_ctl" -D "$data" -l "$out/server.log" -w start >/dev/null
+bench_cluster_start "max_parallel_workers_per_gather = 0"
 as_pg "$bindir/createdb" -h "$out/sock" -p "$port" -U postgres bench
 
 psql_ -U postgres bench >/dev/null <<SQL

@@ -20,33 +20,13 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-bindir=$("$PG_CONFIG" --bindir)
 ROWS=${ROWS:-500000}
 port=${PHLEET_BENCH_PORT:-5497}
 out=$top/bench/out/vault_prune
-data=$out/data
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-psql_() { as_pg "$bindir/psql" -h "$out" -p "$port" -X -q -v ON_ERROR_STOP=1 -U postgres postgres "$@"; }
+. bench/lib.sh
+psql_() { as_pg "$bindir/psql" -h "$out/sock" -p "$port" -X -q -v ON_ERROR_STOP=1 -U postgres postgres "$@"; }
 
-stop() { [ -f "$data/postmaster.pid" ] && as_pg "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true; }
-trap stop EXIT
-stop
-rm -rf "$out"
-mkdir -p "$out"
-[ "$(id -u)" -eq 0 ] && chown -R postgres: "$out"
-
-as_pg "$bindir/initdb" -D "$data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
-as_pg sh -c "umask 077 && openssl rand -hex 32 > '$data/phleet.key'"
-cat >> "$data/postgresql.conf" <<CONF
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$out'
-shared_preload_libraries = 'phleet'
-phleet.master_key_file = 'phleet.key'
-shared_buffers = 512MB
-max_wal_size = 4GB
-CONF
-as_pg "$bindir/pg_ctl" -D "$data" -l "$out/server.log" -w start >/dev/null
+bench_cluster_start
 
 psql_ >/dev/null <<'SQL'
 SET client_min_messages = warning;

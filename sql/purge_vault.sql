@@ -272,7 +272,8 @@ SELECT phleet.leave();
 -- the candidates stay in a table only phleet's owner reads: their MACs do
 -- not reach the caller
 SELECT status, deleted, candidates, chunk FROM phleet._purge_vault(401, 'pv-a');
-SELECT run_id, controller, mac = :'mac11'::uuid AS is_0011 FROM phleet.purge_vault_candidates ORDER BY 3;
+SELECT run_id, controller, chunk_no, cardinality(macs) AS candidates, :'mac11'::uuid = ANY (macs) AS has_0011
+  FROM phleet.purge_vault_candidates;
 SELECT status, rows_deleted, batches FROM phleet.purge_log WHERE run_id = 401;
 SET ROLE regress_pv_admin;
 SELECT count(*) FROM phleet.purge_vault_candidates;
@@ -282,12 +283,11 @@ RESET ROLE;
 SELECT phleet.enter('pv-a', for_session => true);
 INSERT INTO pv_msgs VALUES (11, now(), '+1 555 020 0011');
 SELECT phleet.leave();
--- (every entry of pv-a made a candidate: only 0010 and 0011 are unreferenced;
--- a chunk of one candidate per call)
+-- (every entry of pv-a made a candidate too, one per chunk: only 0010 and
+-- 0011 are unreferenced)
 INSERT INTO phleet.purge_vault_candidates
-SELECT 401, v.controller, v.mac FROM phleet.vault v WHERE v.controller = 'pv-a'
-ON CONFLICT DO NOTHING;
-SELECT count(*) > 2 AS candidates FROM phleet.purge_vault_candidates;
+SELECT 401, v.controller, row_number() OVER (), ARRAY[v.mac] FROM phleet.vault v WHERE v.controller = 'pv-a';
+SELECT count(*) AS chunks FROM phleet.purge_vault_candidates \gset
 DO $$
 DECLARE
     r record;
@@ -295,14 +295,14 @@ DECLARE
     deleted bigint := 0;
 BEGIN
     LOOP
-        SELECT * INTO r FROM phleet._purge_vault_delete(401, 'pv-a', 1);
+        SELECT * INTO r FROM phleet._purge_vault_delete(401, 'pv-a');
         calls := calls + 1;
         deleted := deleted + r.deleted;
         EXIT WHEN r.status <> 'running';
     END LOOP;
-    RAISE NOTICE 'status %, one call per candidate: %, deleted %', r.status,
-        calls = (SELECT count(*) FROM phleet.vault v WHERE v.controller = 'pv-a') + deleted, deleted;
+    RAISE NOTICE 'status %, calls %, deleted %', r.status, calls, deleted;
 END $$;
+SELECT :chunks AS chunks;
 SELECT count(*) AS candidates_left FROM phleet.purge_vault_candidates;
 SELECT status, rows_deleted, batches > 2 AS batches FROM phleet.purge_log WHERE run_id = 401;
 SELECT phleet.enter('pv-a', for_session => true);
@@ -315,8 +315,8 @@ SELECT phleet.leave();
 UPDATE phleet.purge_log SET status = 'running', finished = NULL WHERE run_id = 401 AND method = 'vault';
 SELECT phleet.hold('pv-a', 'case pv-18') AS hold_a \gset
 INSERT INTO phleet.purge_vault_candidates
-SELECT 401, v.controller, v.mac FROM phleet.vault v WHERE v.controller = 'pv-a';
-SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a', 1000);
+SELECT 401, 'pv-a', 0, array_agg(v.mac) FROM phleet.vault v WHERE v.controller = 'pv-a';
+SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a');
 SELECT status, rows_deleted FROM phleet.purge_log WHERE run_id = 401;
 SELECT count(*) > 0 AS candidates_kept FROM phleet.purge_vault_candidates;
 SELECT phleet.release(:hold_a);
@@ -324,7 +324,7 @@ SELECT phleet.release(:hold_a);
 -- logging the error on the running row
 UPDATE phleet.purge_log SET status = 'running', finished = NULL WHERE run_id = 401 AND method = 'vault';
 BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a', 1000);
+SELECT status, deleted FROM phleet._purge_vault_delete(401, 'pv-a');
 COMMIT;
 SELECT status, error FROM phleet.purge_log WHERE run_id = 401;
 -- phleet_admin may run the first step (phleet.purge() does, as its
@@ -344,7 +344,7 @@ DELETE FROM phleet.purge_log WHERE run_id IN (400, 401);
 DELETE FROM phleet.purge_runs WHERE run_id IN (400, 401);
 -- end to end: 0008 expires and goes with the purge, in the two steps (and
 -- what an interrupted run left among the candidates is dropped first)
-INSERT INTO phleet.purge_vault_candidates VALUES (399, 'pv-gone', gen_random_uuid());
+INSERT INTO phleet.purge_vault_candidates VALUES (399, 'pv-gone', 0, ARRAY[gen_random_uuid()]);
 SET ROLE regress_pv_admin;
 SET client_min_messages = warning;
 CALL phleet.purge();
@@ -362,7 +362,7 @@ SELECT phleet.leave();
 -- internal: not the application's, nor phleet_admin's to compute pseudonyms with
 SET ROLE regress_pv_app;
 SELECT phleet._pseudonym_of_mac('pv-b', 'phone', gen_random_uuid());
-SELECT phleet._purge_vault_delete(1, 'pv-a', 1000);
+SELECT phleet._purge_vault_delete(1, 'pv-a');
 SET ROLE regress_pv_admin;
 SELECT phleet._pseudonym_of_mac('pv-b', 'phone', gen_random_uuid());
 RESET ROLE;

@@ -1565,14 +1565,15 @@ COMMENT ON FUNCTION phleet._purge_vault_held(bigint, text) IS
     'Internal: log and report a legal hold that keeps a controller''s vault from being pruned';
 
 -- The candidates of a pruning in two steps, from phleet._purge_vault() to
--- phleet._purge_vault_delete(): kept here, where only phleet's owner reads
--- them, so that no vault key reaches the purge's caller.  Unlogged: after a
--- crash the next purge finds them again.
+-- phleet._purge_vault_delete(), one row per transaction's worth: kept here,
+-- where only phleet's owner reads them, so that no vault key reaches the
+-- purge's caller.  Unlogged: after a crash the next purge finds them again.
 CREATE UNLOGGED TABLE phleet.purge_vault_candidates (
     run_id     bigint NOT NULL,
     controller text COLLATE "C" NOT NULL,
-    mac        uuid NOT NULL,
-    PRIMARY KEY (controller, mac)
+    chunk_no   integer NOT NULL,
+    macs       uuid[] NOT NULL,
+    PRIMARY KEY (controller, chunk_no)
 );
 COMMENT ON TABLE phleet.purge_vault_candidates IS
     'Internal: vault entries a purge run found unreferenced, to delete in short transactions (phleet._purge_vault_delete())';
@@ -1616,13 +1617,17 @@ BEGIN
               FROM (SELECT greatest((SELECT count(*) FROM pg_partition_tree(c.relid) p WHERE p.isleaf), 1) AS n
                       FROM phleet.classifications c WHERE c.reveal) x;
             -- candidates, without the lock (at most a million per run),
-            -- instead of those an earlier run left
+            -- in chunks, instead of those an earlier run left
             DELETE FROM phleet.purge_vault_candidates c WHERE c.controller = _purge_vault.controller;
-            EXECUTE format('INSERT INTO phleet.purge_vault_candidates (run_id, controller, mac)
-                            SELECT $2, $1, v.mac FROM phleet.vault v
-                             WHERE v.controller = $1 AND %s LIMIT 1000000', unreferenced)
-                USING controller, run;
-            GET DIAGNOSTICS candidates = ROW_COUNT;
+            EXECUTE format('INSERT INTO phleet.purge_vault_candidates (run_id, controller, chunk_no, macs)
+                            SELECT $2, $1, (x.n - 1) / $3, array_agg(x.mac ORDER BY x.n)
+                              FROM (SELECT v.mac, row_number() OVER () AS n
+                                      FROM (SELECT v.mac FROM phleet.vault v
+                                             WHERE v.controller = $1 AND %s LIMIT 1000000) v) x
+                             GROUP BY (x.n - 1) / $3', unreferenced)
+                USING controller, run, chunk;
+            SELECT coalesce(sum(cardinality(c.macs)), 0) INTO candidates
+              FROM phleet.purge_vault_candidates c WHERE c.controller = _purge_vault.controller;
             INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, started, finished,
                                           status, rows_deleted, batches, longest_batch)
             VALUES (run, 'phleet.vault'::regclass, 'phleet.vault', controller, 'vault', now(),
@@ -1664,9 +1669,9 @@ COMMENT ON FUNCTION phleet._purge_vault(bigint, text) IS
 -- phleet._purge_vault()) from its vault, in one short transaction under the
 -- controller's vault lock, each only if no row holds its pseudonym now (an
 -- index lookup per candidate and revealable column).  Status 'running' while
--- candidates are left; the call that takes the last ones closes the
--- controller's purge_log row ('done').
-CREATE FUNCTION phleet._purge_vault_delete(run bigint, controller text, chunk integer,
+-- chunks are left; the call that takes the last one closes the controller's
+-- purge_log row ('done').
+CREATE FUNCTION phleet._purge_vault_delete(run bigint, controller text,
     OUT status text, OUT deleted bigint)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1699,14 +1704,11 @@ BEGIN
     BEGIN
         PERFORM phleet._purge_vault_read_committed();
         PERFORM phleet._vault_lock(controller);
-        WITH taken AS (
-            DELETE FROM phleet.purge_vault_candidates c
-             WHERE c.controller = _purge_vault_delete.controller
-               AND c.mac IN (SELECT n.mac FROM phleet.purge_vault_candidates n
-                              WHERE n.controller = _purge_vault_delete.controller
-                              ORDER BY n.mac LIMIT greatest(chunk, 1))
-            RETURNING c.mac)
-        SELECT array_agg(t.mac) INTO macs FROM taken t;
+        DELETE FROM phleet.purge_vault_candidates c
+         WHERE c.controller = _purge_vault_delete.controller
+           AND c.chunk_no = (SELECT min(n.chunk_no) FROM phleet.purge_vault_candidates n
+                              WHERE n.controller = _purge_vault_delete.controller)
+        RETURNING c.macs INTO macs;
         last := NOT EXISTS (SELECT FROM phleet.purge_vault_candidates c
                              WHERE c.controller = _purge_vault_delete.controller);
         EXECUTE format('DELETE FROM phleet.vault v WHERE v.mac = ANY($2) AND v.controller = $1 AND %s',
@@ -1739,7 +1741,7 @@ BEGIN
     END;
 END
 $$;
-COMMENT ON FUNCTION phleet._purge_vault_delete(bigint, text, integer) IS
+COMMENT ON FUNCTION phleet._purge_vault_delete(bigint, text) IS
     'Internal: one short transaction of a purge that deletes candidate vault entries of a controller no row refers to any more';
 
 -- End a run: what is still running was stopped by the time budget; sum up,
@@ -1897,7 +1899,7 @@ BEGIN
                     stopped := true;
                     EXIT vaults;
                 END IF;
-                SELECT * INTO b FROM phleet._purge_vault_delete(run_id, ctrl, v.chunk);
+                SELECT * INTO b FROM phleet._purge_vault_delete(run_id, ctrl);
                 COMMIT;
                 progressed := progressed OR b.deleted > 0;
                 EXIT WHEN b.status <> 'running';
@@ -2110,7 +2112,7 @@ REVOKE ALL ON FUNCTION
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
     phleet._purge_vault_indexed(regclass, name, name), phleet._purge_vault_held(bigint, text),
     phleet._purge_vault_read_committed(),
-    phleet._purge_vault_delete(bigint, text, integer),
+    phleet._purge_vault_delete(bigint, text),
     phleet._purge_finish(bigint, boolean), phleet._cron_check()
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) FROM PUBLIC;
@@ -2125,7 +2127,7 @@ GRANT EXECUTE ON FUNCTION
     phleet._purge_begin_table(bigint, regclass),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
-    phleet._purge_vault_delete(bigint, text, integer),
+    phleet._purge_vault_delete(bigint, text),
     phleet._purge_finish(bigint, boolean)
 TO phleet_admin;
 GRANT EXECUTE ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) TO phleet_admin;
