@@ -209,10 +209,9 @@ RESET ROLE;
 SELECT count(*) AS d_rows, count(DISTINCT phone) AS d_pseudonyms FROM va_leads WHERE controller = 'va-d';
 SELECT count(*) AS d_entries FROM phleet.vault WHERE controller = 'va-d';
 
--- several revealable columns in one row (the trigger stages the first two
--- last, after the row's other work, and any further one at once): each is
--- kept and revealed; a row refused for a later column leaves nothing of its
--- earlier columns in the vault
+-- several revealable columns in one row: each is kept and revealed; a row
+-- refused for a later column leaves nothing of its earlier columns in the
+-- vault
 CREATE TABLE va_wide (id int PRIMARY KEY, phone text, email text, device text, ip text);
 SELECT phleet.govern('va_wide');
 SELECT phleet.classify('va_wide', 'phone', 'communication', 'phone', reveal => true);

@@ -33,9 +33,9 @@
  * parsed from them are cached per query and relation in fn_extra.
  *
  * Per row it deforms the tuple once and forms one new tuple, the pseudonyms
- * and the stamp as datums on its stack.  The vault entries of a row are
- * handed to the vault last (see DeferredEntry); should a column refuse the
- * row, nothing of it reaches the vault.
+ * and the stamp as datums on its stack.  A revealable value is handed to the
+ * vault as soon as its pseudonym is computed; should a later column refuse
+ * the row, the entry goes with the (sub)transaction the error aborts.
  *
  *-------------------------------------------------------------------------
  */
@@ -86,32 +86,6 @@ typedef struct PseudonymText
 	int32		vl_len_;
 	char		data[PHLEET_PSEUDONYM_LEN + 1];
 } PseudonymText;
-
-/*
- * A vault entry of the row, staged once the row's other work is done: the
- * trigger asks for the deduplication set's slot at once
- * (phleet_vault_prefetch) and reads it last, so that the cache miss of a
- * random look-up in a set of megabytes overlaps that work.
- */
-typedef struct DeferredEntry
-{
-	int			col;			/* index in ClassifyCache.cols */
-	size_t		normlen;
-	uint8		mac[PHLEET_PSEUDONYM_MAC_LEN];
-	char		norm[PHLEET_NORMALIZED_MAXLEN + 1];
-} DeferredEntry;
-
-#define STACK_REVEAL	2		/* vault entries deferred per row, at most */
-
-/* Wipe the normalized identifiers of deferred entries (before an error). */
-static void
-deferred_wipe(DeferredEntry *deferred, int n)
-{
-	int			i;
-
-	for (i = 0; i < n; i++)
-		explicit_bzero(deferred[i].norm, deferred[i].normlen + 1);
-}
 
 /*
  * The classified columns of the trigger's relation, parsed from the
@@ -165,24 +139,6 @@ classify_cache(FunctionCallInfo fcinfo, TriggerData *td)
 		c->name = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, col);
 		cache->ncols++;
 	}
-	/*
-	 * Revealable columns first (in their order), so that the vault's
-	 * deduplication look-up asked for early has the most work to overlap.
-	 */
-	for (i = 1; i < cache->ncols; i++)
-	{
-		ClassifiedColumn c = cache->cols[i];
-		int			j = i;
-
-		if (!c.reveal)
-			continue;
-		while (j > 0 && !cache->cols[j - 1].reveal)
-		{
-			cache->cols[j] = cache->cols[j - 1];
-			j--;
-		}
-		cache->cols[j] = c;
-	}
 	fcinfo->flinfo->fn_extra = cache;
 	return cache;
 }
@@ -210,8 +166,6 @@ phleet_pseudonymize_row(FunctionCallInfo fcinfo, const char *ctx)
 	bool		isnull_s[STACK_ATTS];
 	PseudonymText *texts;
 	PseudonymText texts_s[STACK_COLS];
-	DeferredEntry deferred[STACK_REVEAL];
-	int			ndeferred = 0;
 	union
 	{
 		int32		align;
@@ -260,12 +214,10 @@ phleet_pseudonymize_row(FunctionCallInfo fcinfo, const char *ctx)
 		PhleetKind	pk;
 		uint8		bytes[PHLEET_PSEUDONYM_BYTES];
 		uint8		mac[PHLEET_PSEUDONYM_MAC_LEN];
-		char		norm_s[PHLEET_NORMALIZED_MAXLEN + 1];
-		char	   *norm = norm_s;
+		char		norm[PHLEET_NORMALIZED_MAXLEN + 1];
 		size_t		normlen;
 		char	   *out = texts[i].data;
 		const char *why = NULL;
-		DeferredEntry *de = NULL;
 
 		if (isnull[c->attnum - 1])
 			continue;
@@ -280,24 +232,15 @@ phleet_pseudonymize_row(FunctionCallInfo fcinfo, const char *ctx)
 		if (phleet_pseudonym_parse(s, len, &pk, bytes))
 		{
 			if (!phleet_pseudonym_is_ours(k, c->kind, s, len))
-			{
-				deferred_wipe(deferred, ndeferred);
 				phleet_pseudonym_foreign_error(c->kind,
 											   psprintf(" (column \"%s\" of table \"%s\")", c->name,
 														RelationGetRelationName(rel)));
-			}
 			continue;
 		}
-		if (c->reveal && ndeferred < STACK_REVEAL)
-		{
-			de = &deferred[ndeferred];
-			norm = de->norm;
-		}
 		if (!phleet_normalize_value(c->kind, s, len, phleet_default_country(),
-									norm, PHLEET_NORMALIZED_MAXLEN + 1, &why))
+									norm, sizeof(norm), &why))
 		{
-			explicit_bzero(norm, PHLEET_NORMALIZED_MAXLEN + 1);
-			deferred_wipe(deferred, ndeferred);
+			explicit_bzero(norm, sizeof(norm));
 			if (c->kind == PHLEET_KIND_PHONE)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -314,22 +257,11 @@ phleet_pseudonymize_row(FunctionCallInfo fcinfo, const char *ctx)
 					 errdetail_internal("%s", why ? why : "The value was refused.")));
 		}
 		normlen = strlen(norm);
-		if (de != NULL)
-		{
-			phleet_pseudonym_compute(k, c->kind, norm, normlen, out, de->mac);
-			phleet_vault_prefetch(ctx, de->mac);
-			de->col = i;
-			de->normlen = normlen;
-			ndeferred++;
-		}
-		else
-		{
-			phleet_pseudonym_compute(k, c->kind, norm, normlen, out, c->reveal ? mac : NULL);
-			if (c->reveal)
-				phleet_vault_stage(k, ctx, out, mac, norm, normlen);
-			/* the normalizers write their result and its NUL, nothing more */
-			explicit_bzero(norm, normlen + 1);
-		}
+		phleet_pseudonym_compute(k, c->kind, norm, normlen, out, c->reveal ? mac : NULL);
+		if (c->reveal)
+			phleet_vault_stage(k, ctx, out, mac, norm, normlen);
+		/* the normalizers write their result and its NUL, nothing more */
+		explicit_bzero(norm, normlen + 1);
 		if ((Pointer) t != DatumGetPointer(d))
 			explicit_bzero(VARDATA_ANY(t), len);	/* detoasted copy */
 		SET_VARSIZE(&texts[i], VARHDRSZ + PHLEET_PSEUDONYM_LEN);
@@ -356,15 +288,6 @@ phleet_pseudonymize_row(FunctionCallInfo fcinfo, const char *ctx)
 	newtuple->t_data->t_ctid = tuple->t_data->t_ctid;
 	newtuple->t_self = tuple->t_self;
 	newtuple->t_tableOid = tuple->t_tableOid;
-
-	/* the vault entries, their slots in the cache by now */
-	for (i = 0; i < ndeferred; i++)
-	{
-		DeferredEntry *de = &deferred[i];
-
-		phleet_vault_stage(k, ctx, texts[de->col].data, de->mac, de->norm, de->normlen);
-		explicit_bzero(de->norm, de->normlen + 1);
-	}
 	return PointerGetDatum(newtuple);
 }
 

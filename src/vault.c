@@ -319,26 +319,6 @@ staged_key_make(StagedKey *key, const char *controller, const uint8 *mac)
 	key->controller = (uint32) i;
 }
 
-void
-phleet_vault_prefetch(const char *controller, const uint8 *mac)
-{
-#if defined(__GNUC__) || defined(__clang__)
-	int			i;
-	StagedKey	key;
-
-	if (staged == NULL)
-		return;
-	for (i = 0; i < nstaged_controllers; i++)
-		if (strcmp(staged_controllers[i], controller) == 0)
-			break;
-	if (i == nstaged_controllers)
-		return;
-	memcpy(key.mac, mac, PHLEET_PSEUDONYM_MAC_LEN);
-	key.controller = (uint32) i;
-	__builtin_prefetch(&staged->data[stset_key_hash(&key) & staged->sizemask]);
-#endif
-}
-
 /* The vault key of (controller, mac). */
 static void
 vault_key_fill(VaultKey *key, const char *controller, const uint8 *mac)

@@ -22,14 +22,6 @@ extern void VaultInit(void);
 extern void phleet_vault_lock(const char *controller);
 
 /*
- * Start loading, into the CPU's cache, the deduplication set's slot of
- * (controller, mac), ahead of phleet_vault_stage() for the same pair: the
- * set is random access over megabytes, and the row trigger has other work to
- * do meanwhile.  Only a hint: it changes nothing.
- */
-extern void phleet_vault_prefetch(const char *controller, const uint8 *mac);
-
-/*
  * Queue the encrypted normalized identifier norm[0..len) under pseudonym
  * (whose MAC is mac) for the vault of controller (whose key is k).  It is
  * written before the current statement ends, once per distinct identifier.
