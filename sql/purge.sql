@@ -1,6 +1,9 @@
 -- Purging: CALL phleet.purge(), phleet.purge_log, phleet.purge_runs,
 -- phleet.purge_preview(), partitions.
 \set SHOW_CONTEXT never
+-- day-long intervals span 23 or 25 hours across a DST change: batch
+-- boundaries would depend on the date the test runs
+SET timezone = 'UTC';
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS phleet CASCADE;
 RESET client_min_messages;
