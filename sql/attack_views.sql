@@ -8,7 +8,8 @@
 -- controller's rows come back.  phleet's ExecutorCheckPerms hook refuses such
 -- an access to a governed table from a session whose login role does not
 -- bypass row-level security itself.  Objects owned by the table owner need
--- no guard: FORCE ROW LEVEL SECURITY filters the owner like anyone else.
+-- no guard: FORCE ROW LEVEL SECURITY filters the owner like anyone else,
+-- except inside a foreign-key action (last section).
 -- security_invoker views (PostgreSQL 15) read with the caller's rights and
 -- simply work.  Every access below must either fail with phleet's error or
 -- return A's rows only.
@@ -92,6 +93,76 @@ ALTER VIEW attack_views.harmless OWNER TO regress_attack_views_super;
 GRANT SELECT ON attack_views.harmless TO regress_attack_views_app;
 SET SESSION AUTHORIZATION regress_attack_views_app;
 SELECT * FROM attack_views.harmless;
+RESET SESSION AUTHORIZATION;
+
+-------------------------------------------------------------------------------
+-- Inside a foreign-key action.  ON DELETE CASCADE (or SET NULL, ...) runs its
+-- query as the referencing table's owner with SECURITY_NOFORCE_RLS, a flag
+-- under which a table's owner bypasses FORCE ROW LEVEL SECURITY, and
+-- PostgreSQL leaves it set for the referencing table's triggers.  The
+-- attacker owns both tables (temporary ones: TEMP is granted to PUBLIC) and,
+-- from such a trigger, reads the table owner's view and SECURITY DEFINER
+-- function, deletes through the view, and prepares a statement to run after
+-- the action.  Without phleet's fmgr and planner hooks the view returned both
+-- controllers' rows, the function counted 4 and B's row 3 was deleted.
+-------------------------------------------------------------------------------
+GRANT DELETE ON attack_views.by_owner TO regress_attack_views_app;
+SET SESSION AUTHORIZATION regress_attack_views_app;
+CREATE TEMP TABLE loot (what text, n bigint, controller text);
+CREATE TEMP TABLE fk_parent (id int PRIMARY KEY);
+CREATE TEMP TABLE fk_child (id int REFERENCES fk_parent ON DELETE CASCADE, how text);
+CREATE FUNCTION pg_temp.grab() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.how = 'view' THEN
+        INSERT INTO loot SELECT 'view', id, controller FROM attack_views.by_owner;
+    ELSIF OLD.how = 'function' THEN
+        INSERT INTO loot SELECT 'function', attack_views.count_owner(), NULL;
+    ELSIF OLD.how = 'super' THEN
+        INSERT INTO loot SELECT 'super', id, controller FROM attack_views.by_super;
+    ELSIF OLD.how = 'delete' THEN
+        DELETE FROM attack_views.by_owner WHERE id = 3;
+    ELSIF OLD.how = 'prepare' THEN
+        EXECUTE 'PREPARE stolen AS SELECT id, controller FROM attack_views.by_owner ORDER BY id';
+    END IF;
+    RETURN OLD;
+END $$;
+CREATE TRIGGER grab BEFORE DELETE ON fk_child FOR EACH ROW EXECUTE FUNCTION pg_temp.grab();
+INSERT INTO fk_parent VALUES (1), (2), (3), (4), (5);
+INSERT INTO fk_child VALUES (1, 'view'), (2, 'function'), (3, 'super'), (4, 'delete'), (5, 'prepare');
+DELETE FROM fk_parent WHERE id = 1;   -- refused
+DELETE FROM fk_parent WHERE id = 2;   -- filtered: the function counts A's 2 rows
+DELETE FROM fk_parent WHERE id = 3;   -- refused
+DELETE FROM fk_parent WHERE id = 4;   -- refused
+DELETE FROM fk_parent WHERE id = 5;   -- prepared, not run
+SELECT * FROM loot ORDER BY 1, 2;
+-- statements prepared inside the action, run after it: refused rather than
+-- run without policies, until prepared again
+EXECUTE stolen;
+DELETE FROM fk_child WHERE id = 1;
+DISCARD PLANS;
+DELETE FROM fk_child WHERE id = 1;
+SELECT * FROM loot ORDER BY 1, 2;
+DEALLOCATE stolen;
+-- not only triggers: a CHECK constraint evaluated by ON DELETE SET NULL runs
+-- a query through query_to_xml()
+CREATE TEMP TABLE fk_child2 (id int REFERENCES fk_parent ON DELETE SET NULL,
+    CHECK (query_to_xml('SELECT id, controller FROM attack_views.by_owner', true, false, '') IS NOT NULL));
+INSERT INTO fk_parent VALUES (6);
+INSERT INTO fk_child2 VALUES (6);
+DELETE FROM fk_parent WHERE id = 6;   -- refused
+RESET SESSION AUTHORIZATION;
+SELECT id, controller FROM attack_views.leads ORDER BY id;   -- B's row 3 is still there
+
+-- the foreign key's own queries still see every row: a cascade from a
+-- governed table deletes the referencing rows of its own controller
+CREATE TABLE attack_views.notes (lead_id int REFERENCES attack_views.leads ON DELETE CASCADE, body text);
+ALTER TABLE attack_views.notes OWNER TO regress_attack_views_owner;
+SELECT phleet.govern('attack_views.notes');
+GRANT SELECT, INSERT, DELETE ON attack_views.notes, attack_views.leads TO regress_attack_views_app;
+SET SESSION AUTHORIZATION regress_attack_views_app;
+INSERT INTO attack_views.notes VALUES (1, 'a note'), (2, 'another');
+DELETE FROM attack_views.leads WHERE id = 1;
+SELECT lead_id, body, controller FROM attack_views.notes;
 RESET SESSION AUTHORIZATION;
 
 -------------------------------------------------------------------------------

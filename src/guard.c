@@ -26,8 +26,25 @@
  *   foreign key that references a governed table unless the current user
  *   owns that table or has the privileges of phleet_admin.
  *
+ * - A foreign-key action (ON DELETE CASCADE, SET NULL, ...) runs its query
+ *   as the referencing table's owner with SECURITY_NOFORCE_RLS, under which
+ *   a table's owner bypasses FORCE ROW LEVEL SECURITY; PostgreSQL leaves
+ *   that flag set for everything the action runs: the referencing table's
+ *   triggers, defaults and CHECK constraints.  An application role that owns
+ *   a referencing table (a temporary one is enough) could then read or
+ *   delete every controller's rows through a view or SECURITY DEFINER
+ *   function owned by the governed table's owner.  Three hooks close it:
+ *   phleet's fmgr hook clears the flag for the duration of a SECURITY
+ *   DEFINER function (the function then reads as its owner, filtered); its
+ *   planner hook refuses, while the flag is set, a governed table that a view
+ *   makes readable without row-level security; and, flag or not, a governed
+ *   table whose policies should apply but whose query was rewritten without
+ *   them (a statement prepared inside the action and run after it).  The
+ *   foreign key's own queries name the tables directly and pass.
+ *
  * The hooks keep the normal path cheap: a query whose relations are all
- * checked as the session user costs one pass over its range table.
+ * checked as the session user costs one pass over its range table, and
+ * planning one syscache look-up per relation.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,8 +56,13 @@
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_proc.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/rls.h"
+#include "utils/syscache.h"
 #include "utils/snapmgr.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -48,11 +70,16 @@
 
 static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms = NULL;
 static object_access_hook_type prev_object_access = NULL;
+static planner_hook_type prev_planner = NULL;
+static fmgr_hook_type prev_fmgr = NULL;
 
 static bool phleet_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation);
 static void phleet_object_access(ObjectAccessType access, Oid classId,
 								 Oid objectId, int subId, void *arg);
 static void guard_new_constraint(Oid conoid);
+static PlannedStmt *phleet_planner(Query *parse, const char *query_string,
+								   int cursorOptions, ParamListInfo boundParams);
+static void phleet_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg);
 
 /*
  * Install both hooks.
@@ -64,6 +91,10 @@ GuardInit(void)
 	ExecutorCheckPerms_hook = phleet_ExecutorCheckPerms;
 	prev_object_access = object_access_hook;
 	object_access_hook = phleet_object_access;
+	prev_planner = planner_hook;
+	planner_hook = phleet_planner;
+	prev_fmgr = fmgr_hook;
+	fmgr_hook = phleet_fmgr;
 }
 
 /*
@@ -85,7 +116,9 @@ phleet_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation)
 	/*
 	 * Referential-integrity queries run as the table owner with
 	 * SECURITY_NOFORCE_RLS: PostgreSQL deliberately checks keys across all
-	 * rows (the existence probe the README documents), so they pass.
+	 * rows (the existence probe the README documents), so they pass.  What
+	 * else runs under that flag was checked when it was planned
+	 * (phleet_planner).
 	 */
 	GetUserIdAndSecContext(&userid, &sec_context);
 	if (sec_context & SECURITY_NOFORCE_RLS)
@@ -192,4 +225,123 @@ guard_new_constraint(Oid conoid)
 					get_rel_name(confrelid)),
 			 errdetail("A foreign key sees and holds the rows of every controller."),
 			 errhint("Only the table owner and members of phleet_admin may create foreign keys to a governed table; grant application roles SELECT, INSERT, UPDATE and DELETE rather than ALL.")));
+}
+
+/*
+ * Check one query level's governed relations, then its subqueries.
+ *
+ * noforce: planning inside a foreign-key action (SECURITY_NOFORCE_RLS).
+ */
+static bool
+guard_rls_walker(Node *node, void *context)
+{
+	bool		noforce = *(bool *) context;
+	Query	   *query;
+	ListCell   *lc;
+	Index		rti = 0;
+
+	if (node == NULL)
+		return false;
+	if (!IsA(node, Query))
+		return expression_tree_walker(node, guard_rls_walker, context);
+	query = (Query *) node;
+
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		Oid			checkas;
+		int			rls;
+
+		rti++;
+		/* what the rewriter gives policies to (not ON CONFLICT's EXCLUDED) */
+		if (rte->rtekind != RTE_RELATION || rte->requiredPerms == 0 ||
+			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
+			continue;
+		/* INSERT and MERGE targets get their policies as WITH CHECK options */
+		if (rti == query->resultRelation &&
+			(query->commandType == CMD_INSERT || query->commandType == CMD_MERGE))
+			continue;
+		checkas = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+		rls = check_enable_rls(rte->relid, checkas, true);
+		if (rls == RLS_ENABLED)
+		{
+			if (rte->securityQuals != NIL ||
+				!phleet_relation_is_governed(rte->relid, NULL))
+				continue;
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to read governed table \"%s\" without its row-level security",
+							get_rel_name(rte->relid)),
+					 errdetail("The statement was prepared inside a foreign-key action, where row-level security did not apply to role \"%s\".",
+							   GetUserNameFromId(checkas, false)),
+					 errhint("Prepare the statement again: DISCARD PLANS, or a new session.")));
+		}
+		/*
+		 * Inside a foreign-key action, a view owned by the table's owner (or
+		 * by a role that bypasses row-level security) would read every
+		 * controller's rows; the action's own queries name the table
+		 * directly.
+		 */
+		if (noforce && rls != RLS_ENABLED && OidIsValid(rte->checkAsUser) &&
+			phleet_relation_is_governed(rte->relid, NULL))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to bypass row-level security of governed table \"%s\"",
+							get_rel_name(rte->relid)),
+					 errdetail("Inside a foreign-key action PostgreSQL lets a table's owner bypass FORCE ROW LEVEL SECURITY, and the query reaches the table through a view owned by role \"%s\".",
+							   GetUserNameFromId(rte->checkAsUser, false)),
+					 errhint("Read the view outside triggers, defaults and constraints that foreign-key actions fire, or make it security_invoker.")));
+	}
+	return query_tree_walker(query, guard_rls_walker, context, 0);
+}
+
+/*
+ * Before planning: refuse a governed relation that the rewritten query reads
+ * without the row-level security it is owed (see the file header).
+ */
+static PlannedStmt *
+phleet_planner(Query *parse, const char *query_string, int cursorOptions,
+			   ParamListInfo boundParams)
+{
+	bool		noforce = InNoForceRLSOperation();
+
+	if (!phleet_internal_operation() &&
+		!phleet_role_bypasses_rls(GetSessionUserId()))
+		(void) guard_rls_walker((Node *) parse, &noforce);
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+/*
+ * A SECURITY DEFINER function called inside a foreign-key action would run
+ * as its owner with SECURITY_NOFORCE_RLS still set, so read the owner's
+ * governed tables unfiltered.  Clear the flag once the definer's identity is
+ * in place; fmgr_security_definer() puts the caller's security context back
+ * when the function returns, and (sub)transaction abort when it fails.
+ */
+static void
+phleet_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg)
+{
+	if (prev_fmgr)
+		prev_fmgr(event, flinfo, arg);
+	if (event == FHET_START && InNoForceRLSOperation())
+	{
+		HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(flinfo->fn_oid));
+		bool		secdef = false;
+
+		if (HeapTupleIsValid(tup))
+		{
+			secdef = ((Form_pg_proc) GETSTRUCT(tup))->prosecdef;
+			ReleaseSysCache(tup);
+		}
+		if (secdef)
+		{
+			Oid			userid;
+			int			sec_context;
+
+			GetUserIdAndSecContext(&userid, &sec_context);
+			SetUserIdAndSecContext(userid, sec_context & ~SECURITY_NOFORCE_RLS);
+		}
+	}
 }
