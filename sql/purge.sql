@@ -164,7 +164,9 @@ RESET ROLE;
 CALL phleet.purge();
 SET ROLE regress_purge_admin;
 
--- a delete that fails is logged; the run goes on with the next table
+-- a delete that fails is logged; the run goes on with the next table, and
+-- with the other controllers of the batch: pur-a's expired row is referenced
+-- (ON DELETE NO ACTION), pur-c's, in the same batch, is not
 RESET ROLE;
 CREATE TABLE pur_children (parent bigint REFERENCES pur_events (id));
 SET ROLE regress_purge_app;
@@ -172,9 +174,11 @@ BEGIN;
 SELECT phleet.enter('pur-a');
 INSERT INTO pur_events (at) VALUES (now() - interval '50 days');
 INSERT INTO pur_local (at) VALUES (localtimestamp - interval '50 days');
+SELECT phleet.enter('pur-c');
+INSERT INTO pur_events (at) VALUES (now() - interval '50 days');
 COMMIT;
 RESET ROLE;
-INSERT INTO pur_children SELECT id FROM pur_events WHERE at < now() - interval '49 days';
+INSERT INTO pur_children SELECT id FROM pur_events WHERE at < now() - interval '49 days' AND controller = 'pur-a';
 SET ROLE regress_purge_admin;
 CALL phleet.purge();
 SELECT table_name, controller, status, rows_deleted, error

@@ -1213,6 +1213,9 @@ DECLARE
     q_window text;
     q_filter text;
     q_count text;
+    c text;
+    c_msg text;
+    failed text[] := '{}';
 BEGIN
     status := 'more';
     deleted := 0;
@@ -1409,6 +1412,38 @@ BEGIN
         END IF;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+        deleted := 0;
+        -- One controller's rows must not stop the others' (a row of its own
+        -- that references its expired row, ON DELETE RESTRICT): try each
+        -- controller's part of the window alone, undone, and take out those
+        -- that fail; the window is then done again without them.
+        IF cardinality(cs) > 1 AND hi IS NOT NULL THEN
+            FOREACH c IN ARRAY cs LOOP
+                BEGIN
+                    PERFORM set_config('lock_timeout', '50ms', true);
+                    EXECUTE format('DELETE FROM %s WHERE %s', tbl, q_filter) USING ARRAY[c], lo, hi;
+                    RAISE EXCEPTION USING ERRCODE = 'PH002';
+                EXCEPTION
+                    WHEN SQLSTATE 'PH002' OR lock_not_available THEN
+                        NULL;
+                    WHEN OTHERS THEN
+                        GET STACKED DIAGNOSTICS c_msg = MESSAGE_TEXT;
+                        failed := failed || c;
+                        UPDATE phleet.purge_log l
+                           SET status = 'error', error = c_msg, finished = clock_timestamp()
+                         WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
+                           AND l.cutoff = cohort AND l.status = 'running' AND l.controller = c;
+                        RAISE WARNING 'purge: table %, controller % stopped: %', tbl, c, c_msg
+                            USING HINT = 'See phleet.purge_log; the next purge tries again.';
+                END;
+            END LOOP;
+            IF cardinality(failed) BETWEEN 1 AND cardinality(cs) - 1 THEN
+                status := 'more';
+                next_lo := lo;
+                next_width := width;
+                RETURN;
+            END IF;
+        END IF;
         UPDATE phleet.purge_log l
            SET status = 'error', error = msg, finished = clock_timestamp()
          WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
@@ -1416,7 +1451,6 @@ BEGIN
         RAISE WARNING 'purge: table % stopped: %', tbl, msg
             USING HINT = 'See phleet.purge_log; the next purge tries again.';
         status := 'error';
-        deleted := 0;
     END;
 END
 $$;
