@@ -10,6 +10,11 @@ CREATE EXTENSION IF NOT EXISTS phleet CASCADE;
 DROP EXTENSION IF EXISTS pg_cron;
 RESET client_min_messages;
 
+-- no internal helper is callable by PUBLIC but the pure _identifier_valid()
+SELECT p.oid::regprocedure FROM pg_proc p
+ WHERE p.pronamespace = 'phleet'::regnamespace AND p.proname LIKE '\_%'
+   AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1;
+
 CREATE ROLE regress_retention_admin LOGIN IN ROLE phleet_admin;
 CREATE ROLE regress_retention_app LOGIN;
 SELECT phleet.controller_create('ret-acme'), phleet.controller_create('ret-beta'),

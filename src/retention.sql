@@ -2147,7 +2147,8 @@ REVOKE ALL ON FUNCTION
     phleet._purge_vault_indexed(regclass, name, name), phleet._purge_vault_held(bigint, text),
     phleet._purge_vault_read_committed(),
     phleet._purge_vault_delete(bigint, text),
-    phleet._purge_finish(bigint, boolean), phleet._cron_check()
+    phleet._purge_finish(bigint, boolean), phleet._cron_check(),
+    phleet._purge_partition_counts(regclass, name)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) FROM PUBLIC;
 

@@ -45,7 +45,7 @@ CREATE TABLE phleet.audit_log (
 );
 CREATE INDEX ON phleet.audit_log (at);
 COMMENT ON TABLE phleet.audit_log IS
-    'Every phleet.reveal() call (committed before it returns or fails) and every phleet.forget(): who, when, controller, pseudonym, outcome; never an identifier';
+    'Every phleet.reveal() call (committed before it returns or fails) and every phleet.forget() that commits (in its transaction; a refused or rolled-back forget() changes nothing and leaves no row): who, when, controller, pseudonym, outcome; never an identifier';
 REVOKE ALL ON phleet.audit_log FROM PUBLIC;
 GRANT SELECT ON phleet.audit_log TO phleet_admin;
 SELECT pg_catalog.pg_extension_config_dump('phleet.audit_log', '');
