@@ -91,6 +91,50 @@ RESET enable_indexscan;
 RESET enable_bitmapscan;
 RESET search_path;
 RESET SESSION AUTHORIZATION;
+
+-- planner estimates: PostgreSQL lets the planner use the most-common values
+-- and histogram with leakproof operators (text "=", "<") even where the rows
+-- are hidden, so a plain EXPLAIN confirms a guessed value of B's (30 rows
+-- estimated for the right guess, 1 for a wrong one).  With
+-- phleet.hide_statistics on (the default; superuser-only) both guesses, and
+-- the expression index's, get the same estimate.
+CREATE TABLE attack_leaks.messages (id int, body text);
+ALTER TABLE attack_leaks.messages OWNER TO regress_attack_leaks_owner;
+SELECT phleet.govern('attack_leaks.messages');
+CREATE INDEX ON attack_leaks.messages (lower(body));
+GRANT SELECT ON attack_leaks.messages TO regress_attack_leaks_app;
+BEGIN;
+SELECT phleet.enter('atk-lk-b') \gset
+INSERT INTO attack_leaks.messages SELECT g, 'b: merger with initech closes ' || (g % 2) FROM generate_series(1, 600) g;
+INSERT INTO attack_leaks.messages SELECT g, 'b misc ' || g FROM generate_series(601, 900) g;
+SELECT phleet.enter('atk-lk-a') \gset
+INSERT INTO attack_leaks.messages SELECT g, 'a note ' || g FROM generate_series(901, 1000) g;
+COMMIT;
+ANALYZE attack_leaks.messages;
+CREATE FUNCTION attack_leaks_app.estimate(q text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO plan;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
+END $$;
+ALTER FUNCTION attack_leaks_app.estimate(text) OWNER TO regress_attack_leaks_app;
+SET SESSION AUTHORIZATION regress_attack_leaks_app;
+SET phleet.hide_statistics = off;   -- refused: superuser setting
+SELECT count(*) AS b_rows_visible FROM attack_leaks.messages WHERE body LIKE 'b%';
+SELECT attack_leaks_app.estimate($$SELECT * FROM attack_leaks.messages WHERE body = 'b: merger with initech closes 1'$$) AS right_guess,
+       attack_leaks_app.estimate($$SELECT * FROM attack_leaks.messages WHERE body = 'b: merger with acme closes 1'$$) AS wrong_guess,
+       attack_leaks_app.estimate($$SELECT * FROM attack_leaks.messages WHERE lower(body) = 'b: merger with initech closes 1'$$) AS right_by_index,
+       attack_leaks_app.estimate($$SELECT * FROM attack_leaks.messages WHERE lower(body) = 'b: merger with acme closes 1'$$) AS wrong_by_index;
+RESET SESSION AUTHORIZATION;
+-- control: without phleet's hooks the right guess stands out
+SET phleet.hide_statistics = off;
+SET SESSION AUTHORIZATION regress_attack_leaks_app;
+SELECT attack_leaks_app.estimate($$SELECT * FROM attack_leaks.messages WHERE body = 'b: merger with initech closes 1'$$) AS right_guess,
+       attack_leaks_app.estimate($$SELECT * FROM attack_leaks.messages WHERE body = 'b: merger with acme closes 1'$$) AS wrong_guess,
+       attack_leaks_app.estimate($$SELECT * FROM attack_leaks.messages WHERE lower(body) = 'b: merger with initech closes 1'$$) AS right_by_index,
+       attack_leaks_app.estimate($$SELECT * FROM attack_leaks.messages WHERE lower(body) = 'b: merger with acme closes 1'$$) AS wrong_by_index;
+RESET SESSION AUTHORIZATION;
+RESET phleet.hide_statistics;
 -- (the statistics do exist: a superuser sees them)
 SELECT count(*) > 0 AS stats_exist FROM pg_stats
  WHERE schemaname = 'attack_leaks' AND tablename = 'leads';

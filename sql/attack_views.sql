@@ -150,6 +150,7 @@ CREATE TEMP TABLE fk_child2 (id int REFERENCES fk_parent ON DELETE SET NULL,
 INSERT INTO fk_parent VALUES (6);
 INSERT INTO fk_child2 VALUES (6);
 DELETE FROM fk_parent WHERE id = 6;   -- refused
+DISCARD TEMP;
 RESET SESSION AUTHORIZATION;
 SELECT id, controller FROM attack_views.leads ORDER BY id;   -- B's row 3 is still there
 

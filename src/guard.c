@@ -42,6 +42,16 @@
  *   them (a statement prepared inside the action and run after it).  The
  *   foreign key's own queries name the tables directly and pass.
  *
+ * - The planner estimates rows from a column's most-common values and
+ *   histogram even where row-level security hides the rows they were
+ *   sampled from (PostgreSQL allows it for leakproof operators such as text
+ *   "=" and "<"): EXPLAIN's estimates would confirm a guessed value of
+ *   another controller, and a search over "<" would read common values and
+ *   histogram bounds back.  While phleet.hide_statistics is on (superuser
+ *   setting), phleet's relation and index statistics hooks give the planner,
+ *   for a governed table whose policies apply, only what reveals no value:
+ *   null fraction, width, number of distinct values and correlation.
+ *
  * The hooks keep the normal path cheap: a query whose relations are all
  * checked as the session user costs one pass over its range table, and
  * planning one syscache look-up per relation.
@@ -57,11 +67,16 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_statistic.h"
+#include "catalog/index.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/planner.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "rewrite/rowsecurity.h"
 #include "utils/rls.h"
+#include "utils/rel.h"
+#include "utils/selfuncs.h"
 #include "utils/syscache.h"
 #include "utils/snapmgr.h"
 #include "executor/executor.h"
@@ -72,6 +87,9 @@ static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms = NULL;
 static object_access_hook_type prev_object_access = NULL;
 static planner_hook_type prev_planner = NULL;
 static fmgr_hook_type prev_fmgr = NULL;
+static get_relation_stats_hook_type prev_relation_stats = NULL;
+static get_index_stats_hook_type prev_index_stats = NULL;
+static bool hide_statistics = true;
 
 static bool phleet_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation);
 static void phleet_object_access(ObjectAccessType access, Oid classId,
@@ -80,6 +98,10 @@ static void guard_new_constraint(Oid conoid);
 static PlannedStmt *phleet_planner(Query *parse, const char *query_string,
 								   int cursorOptions, ParamListInfo boundParams);
 static void phleet_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg);
+static bool phleet_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
+								  AttrNumber attnum, VariableStatData *vardata);
+static bool phleet_index_stats(PlannerInfo *root, Oid indexOid,
+							   AttrNumber indexattnum, VariableStatData *vardata);
 
 /*
  * Install both hooks.
@@ -95,6 +117,22 @@ GuardInit(void)
 	planner_hook = phleet_planner;
 	prev_fmgr = fmgr_hook;
 	fmgr_hook = phleet_fmgr;
+	prev_relation_stats = get_relation_stats_hook;
+	get_relation_stats_hook = phleet_relation_stats;
+	prev_index_stats = get_index_stats_hook;
+	get_index_stats_hook = phleet_index_stats;
+
+	DefineCustomBoolVariable("phleet.hide_statistics",
+							 "Keeps the planner from using sampled values of governed tables under row-level security.",
+							 "When on, estimates for a governed table whose policies apply use no most-common values "
+							 "or histogram, which would let EXPLAIN confirm or read back other controllers' values.",
+							 &hide_statistics,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL,
+							 NULL,
+							 NULL);
 }
 
 /*
@@ -344,4 +382,120 @@ phleet_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg)
 			SetUserIdAndSecContext(userid, sec_context & ~SECURITY_NOFORCE_RLS);
 		}
 	}
+}
+
+/*
+ * Are the statistics of relid, read as checkas (InvalidOid: the current
+ * user), to be stripped?  A governed table is recognized by phleet's policy
+ * in its relcache entry, without a catalog scan.
+ */
+static bool
+stats_hidden(Oid relid, Oid checkas)
+{
+	Relation	rel;
+	bool		governed = false;
+	ListCell   *lc;
+
+	if (!hide_statistics || phleet_internal_operation())
+		return false;
+	if (!OidIsValid(checkas))
+		checkas = GetUserId();
+	if (check_enable_rls(relid, checkas, true) != RLS_ENABLED ||
+		phleet_role_bypasses_rls(GetSessionUserId()))
+		return false;
+	rel = RelationIdGetRelation(relid);
+	if (!RelationIsValid(rel))
+		return false;
+	if (rel->rd_rsdesc != NULL)
+		foreach(lc, rel->rd_rsdesc->policies)
+		{
+			RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(lc);
+
+			if (strcmp(policy->policy_name, PHLEET_POLICY_NAME) == 0)
+			{
+				governed = true;
+				break;
+			}
+		}
+	RelationClose(rel);
+	return governed;
+}
+
+/*
+ * The pg_statistic row of (relid, attnum, inh), with every slot dropped but
+ * the correlation, into vardata (the statistics hooks' contract: a tuple
+ * and the function that frees it, or no tuple).
+ */
+static void
+stats_fill(Oid relid, AttrNumber attnum, bool inh, VariableStatData *vardata)
+{
+	HeapTuple	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid),
+									  Int16GetDatum(attnum), BoolGetDatum(inh));
+	Relation	statrel;
+	Datum		values[Natts_pg_statistic];
+	bool		nulls[Natts_pg_statistic];
+	int			i;
+
+	vardata->statsTuple = NULL;
+	vardata->freefunc = NULL;
+	if (!HeapTupleIsValid(tup))
+		return;
+	statrel = table_open(StatisticRelationId, AccessShareLock);
+	heap_deform_tuple(tup, RelationGetDescr(statrel), values, nulls);
+	for (i = 0; i < STATISTIC_NUM_SLOTS; i++)
+	{
+		if (DatumGetInt16(values[Anum_pg_statistic_stakind1 - 1 + i]) == STATISTIC_KIND_CORRELATION)
+			continue;
+		values[Anum_pg_statistic_stakind1 - 1 + i] = Int16GetDatum(0);
+		values[Anum_pg_statistic_staop1 - 1 + i] = ObjectIdGetDatum(InvalidOid);
+		values[Anum_pg_statistic_stacoll1 - 1 + i] = ObjectIdGetDatum(InvalidOid);
+		nulls[Anum_pg_statistic_stanumbers1 - 1 + i] = true;
+		nulls[Anum_pg_statistic_stavalues1 - 1 + i] = true;
+	}
+	vardata->statsTuple = heap_form_tuple(RelationGetDescr(statrel), values, nulls);
+	vardata->freefunc = heap_freetuple;
+	table_close(statrel, AccessShareLock);
+	ReleaseSysCache(tup);
+}
+
+static bool
+phleet_relation_stats(PlannerInfo *root, RangeTblEntry *rte, AttrNumber attnum,
+					  VariableStatData *vardata)
+{
+	if (prev_relation_stats && prev_relation_stats(root, rte, attnum, vardata))
+		return true;
+	if (rte->rtekind != RTE_RELATION || !stats_hidden(rte->relid, rte->checkAsUser))
+		return false;
+	stats_fill(rte->relid, attnum, rte->inh, vardata);
+	return true;
+}
+
+/* an expression index's statistics sample the table's rows too */
+static bool
+phleet_index_stats(PlannerInfo *root, Oid indexOid, AttrNumber indexattnum,
+				   VariableStatData *vardata)
+{
+	Oid			heapid;
+	Oid			checkas = InvalidOid;
+	int			i;
+
+	if (prev_index_stats && prev_index_stats(root, indexOid, indexattnum, vardata))
+		return true;
+	if (!hide_statistics)
+		return false;
+	heapid = IndexGetRelation(indexOid, false);
+	for (i = 1; i < root->simple_rel_array_size; i++)
+	{
+		RangeTblEntry *rte = root->simple_rte_array[i];
+
+		if (rte != NULL && rte->rtekind == RTE_RELATION && rte->relid == heapid)
+		{
+			checkas = rte->checkAsUser;
+			break;
+		}
+	}
+	if (!stats_hidden(heapid, checkas))
+		return false;
+	stats_fill(indexOid, indexattnum, false, vardata);
+	return true;
 }

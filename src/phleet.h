@@ -26,6 +26,7 @@
 #define PHLEET_ADMIN_ROLE		"phleet_admin"
 #define PHLEET_GATEWAY_ROLE		"phleet_gateway"
 #define PHLEET_STAMP_FUNCTION	"stamp_controller"
+#define PHLEET_POLICY_NAME		"phleet_isolation"
 #define PHLEET_CONTEXT_GUC		"phleet.controller"
 
 /*
