@@ -255,6 +255,17 @@ SELECT * FROM check_mine();
 ALTER EVENT TRIGGER phleet_ddl_end ENABLE;
 ALTER EVENT TRIGGER phleet_sql_drop ENABLE;
 
+-- planner statistics exposed; a pool role that may create temporary objects
+SET phleet.hide_statistics = off;
+CREATE ROLE regress_check_pool LOGIN IN ROLE phleet_gateway;
+SELECT severity, object, finding FROM phleet.check()
+ WHERE object IN ('setting phleet.hide_statistics', 'role regress_check_pool') ORDER BY object;
+REVOKE TEMPORARY ON DATABASE :"DBNAME" FROM PUBLIC;
+SELECT count(*) AS pool_findings FROM phleet.check() WHERE object = 'role regress_check_pool';
+GRANT TEMPORARY ON DATABASE :"DBNAME" TO PUBLIC;
+DROP ROLE regress_check_pool;
+RESET phleet.hide_statistics;
+
 -- clean again
 SELECT * FROM check_mine();
 

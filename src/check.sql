@@ -250,6 +250,24 @@ BEGIN
       CROSS JOIN LATERAL pg_catalog.aclexplode(pa.paracl) x
      WHERE pa.parname LIKE 'phleet.%' AND x.privilege_type = 'SET';
 
+    -- planner estimates
+    IF pg_catalog.current_setting('phleet.hide_statistics', true) = 'off' THEN
+        RETURN QUERY SELECT 'warning', 'setting phleet.hide_statistics',
+            'phleet.hide_statistics is off: EXPLAIN estimates let application roles confirm or read back other controllers'' values',
+            'ALTER SYSTEM RESET phleet.hide_statistics; SELECT pg_reload_conf();';
+    END IF;
+
+    -- pool roles that can leave temporary objects for the next client
+    RETURN QUERY
+    SELECT 'warning', pg_catalog.format('role %I', r.rolname),
+           'pool role (member of phleet_gateway) may create temporary objects: behind a transaction pooler, one named like a governed table captures the next client''s rows',
+           pg_catalog.format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC; then GRANT it to the roles that need it, not to %I.',
+                             pg_catalog.current_database(), r.rolname)
+      FROM pg_catalog.pg_roles r
+     WHERE r.rolcanlogin AND NOT r.rolsuper
+       AND pg_catalog.pg_has_role(r.oid, 'phleet_gateway', 'MEMBER')
+       AND pg_catalog.has_database_privilege(r.oid, pg_catalog.current_database(), 'TEMPORARY');
+
     -- tokens and bindings
     IF NOT EXISTS (SELECT FROM phleet.token_secret) THEN
         RETURN QUERY SELECT 'error', 'table phleet.token_secret',
