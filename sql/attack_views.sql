@@ -106,9 +106,24 @@ RESET SESSION AUTHORIZATION;
 -- the action.  Without phleet's fmgr and planner hooks the view returned both
 -- controllers' rows, the function counted 4 and B's row 3 was deleted.
 -------------------------------------------------------------------------------
-GRANT DELETE ON attack_views.by_owner TO regress_attack_views_app;
+GRANT DELETE, UPDATE ON attack_views.by_owner TO regress_attack_views_app;
 SET SESSION AUTHORIZATION regress_attack_views_app;
 CREATE TEMP TABLE loot (what text, n bigint, controller text);
+-- a SQL function the planner inlines (its view is expanded while planning)
+CREATE FUNCTION pg_temp.srf() RETURNS SETOF attack_views.leads LANGUAGE sql STABLE
+    AS 'SELECT * FROM attack_views.by_owner';
+-- a PL/pgSQL function whose plan is first made inside the action
+CREATE FUNCTION pg_temp.reader() RETURNS TABLE (id int, controller text) LANGUAGE plpgsql
+    AS 'BEGIN RETURN QUERY SELECT s.id, s.controller FROM pg_temp.srf() s ORDER BY 1; END';
+CREATE FUNCTION pg_temp.leak(n int, c text) RETURNS boolean LANGUAGE plpgsql
+    AS 'BEGIN INSERT INTO loot VALUES (''upsert'', n, c); RETURN false; END';
+-- ON CONFLICT DO UPDATE reads the conflicting row: B's 3 and 4
+CREATE FUNCTION pg_temp.upsert() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO attack_views.by_owner (id, phone) SELECT g, 'x' FROM generate_series(1, 4) g
+        ON CONFLICT (id) DO UPDATE SET phone = excluded.phone
+        WHERE pg_temp.leak(attack_views.by_owner.id, attack_views.by_owner.controller);
+END $$;
 CREATE TEMP TABLE fk_parent (id int PRIMARY KEY);
 CREATE TEMP TABLE fk_child (id int REFERENCES fk_parent ON DELETE CASCADE, how text);
 CREATE FUNCTION pg_temp.grab() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -123,17 +138,32 @@ BEGIN
         DELETE FROM attack_views.by_owner WHERE id = 3;
     ELSIF OLD.how = 'prepare' THEN
         EXECUTE 'PREPARE stolen AS SELECT id, controller FROM attack_views.by_owner ORDER BY id';
+    ELSIF OLD.how = 'srf' THEN
+        INSERT INTO loot SELECT 'srf', s.id, s.controller FROM pg_temp.srf() s;
+    ELSIF OLD.how = 'reader' THEN
+        INSERT INTO loot SELECT 'reader', r.id, r.controller FROM pg_temp.reader() r;
+    ELSIF OLD.how = 'upsert' THEN
+        PERFORM pg_temp.upsert();
     END IF;
     RETURN OLD;
 END $$;
 CREATE TRIGGER grab BEFORE DELETE ON fk_child FOR EACH ROW EXECUTE FUNCTION pg_temp.grab();
-INSERT INTO fk_parent VALUES (1), (2), (3), (4), (5);
-INSERT INTO fk_child VALUES (1, 'view'), (2, 'function'), (3, 'super'), (4, 'delete'), (5, 'prepare');
+INSERT INTO fk_parent VALUES (1), (2), (3), (4), (5), (7), (8), (9);
+INSERT INTO fk_child VALUES (1, 'view'), (2, 'function'), (3, 'super'), (4, 'delete'), (5, 'prepare'),
+    (7, 'srf'), (8, 'reader'), (9, 'upsert');
 DELETE FROM fk_parent WHERE id = 1;   -- refused
 DELETE FROM fk_parent WHERE id = 2;   -- filtered: the function counts A's 2 rows
 DELETE FROM fk_parent WHERE id = 3;   -- refused
 DELETE FROM fk_parent WHERE id = 4;   -- refused
 DELETE FROM fk_parent WHERE id = 5;   -- prepared, not run
+DELETE FROM fk_parent WHERE id = 7;   -- refused
+DELETE FROM fk_parent WHERE id = 8;   -- refused
+DELETE FROM fk_parent WHERE id = 9;   -- refused
+SELECT * FROM loot ORDER BY 1, 2;
+-- after the action: filtered, or refused (the upsert's statement was
+-- rewritten inside the action, without its policies)
+SELECT * FROM pg_temp.reader();
+SELECT pg_temp.upsert();
 SELECT * FROM loot ORDER BY 1, 2;
 -- statements prepared inside the action, run after it: refused rather than
 -- run without policies, until prepared again

@@ -98,6 +98,7 @@ static void guard_new_constraint(Oid conoid);
 static PlannedStmt *phleet_planner(Query *parse, const char *query_string,
 								   int cursorOptions, ParamListInfo boundParams);
 static void phleet_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg);
+static bool guard_noforce_rtable(List *rangeTable, bool ereport_on_violation);
 static bool phleet_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
 								  AttrNumber attnum, VariableStatData *vardata);
 static bool phleet_index_stats(PlannerInfo *root, Oid indexOid,
@@ -156,11 +157,12 @@ phleet_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation)
 	 * SECURITY_NOFORCE_RLS: PostgreSQL deliberately checks keys across all
 	 * rows (the existence probe the README documents), so they pass.  What
 	 * else runs under that flag was checked when it was planned
-	 * (phleet_planner).
+	 * (phleet_planner); a plan made before the action is checked again here.
 	 */
 	GetUserIdAndSecContext(&userid, &sec_context);
 	if (sec_context & SECURITY_NOFORCE_RLS)
-		return true;
+		return phleet_internal_operation() || phleet_role_bypasses_rls(session_user) ||
+			guard_noforce_rtable(rangeTable, ereport_on_violation);
 
 	foreach(lc, rangeTable)
 	{
@@ -266,14 +268,45 @@ guard_new_constraint(Oid conoid)
 }
 
 /*
+ * Were the policies of this relation left out when its query was rewritten?
+ * A SELECT, UPDATE or DELETE gets them as the entry's securityQuals; an
+ * INSERT or MERGE target as WITH CHECK options of the query.  Only asked of
+ * entries without them (so a query rewritten with its policies costs no
+ * look-up); the answer is whether row-level security applies now.
+ */
+static void
+guard_policies_missing(Query *query, Index rti, RangeTblEntry *rte)
+{
+	Oid			checkas = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	ListCell   *lc;
+
+	if (rti == query->resultRelation &&
+		(query->commandType == CMD_INSERT || query->commandType == CMD_MERGE))
+	{
+		foreach(lc, query->withCheckOptions)
+			if (lfirst_node(WithCheckOption, lc)->kind != WCO_VIEW_CHECK)
+				return;
+	}
+	else if (rte->securityQuals != NIL)
+		return;
+	if (check_enable_rls(rte->relid, checkas, true) != RLS_ENABLED ||
+		!phleet_relation_is_governed(rte->relid, NULL))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to read governed table \"%s\" without its row-level security",
+					get_rel_name(rte->relid)),
+			 errdetail("The statement was prepared inside a foreign-key action, where row-level security did not apply to role \"%s\".",
+					   GetUserNameFromId(checkas, false)),
+			 errhint("Prepare the statement again: DISCARD PLANS, or a new session.")));
+}
+
+/*
  * Check one query level's governed relations, then its subqueries.
- *
- * noforce: planning inside a foreign-key action (SECURITY_NOFORCE_RLS).
  */
 static bool
-guard_rls_walker(Node *node, void *context)
+guard_rewritten_walker(Node *node, void *context)
 {
-	bool		noforce = *(bool *) context;
 	Query	   *query;
 	ListCell   *lc;
 	Index		rti = 0;
@@ -281,74 +314,83 @@ guard_rls_walker(Node *node, void *context)
 	if (node == NULL)
 		return false;
 	if (!IsA(node, Query))
-		return expression_tree_walker(node, guard_rls_walker, context);
+		return expression_tree_walker(node, guard_rewritten_walker, context);
 	query = (Query *) node;
 
 	foreach(lc, query->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-		Oid			checkas;
-		int			rls;
 
 		rti++;
 		/* what the rewriter gives policies to (not ON CONFLICT's EXCLUDED) */
 		if (rte->rtekind != RTE_RELATION || rte->requiredPerms == 0 ||
 			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
 			continue;
-		/* INSERT and MERGE targets get their policies as WITH CHECK options */
-		if (rti == query->resultRelation &&
-			(query->commandType == CMD_INSERT || query->commandType == CMD_MERGE))
-			continue;
-		checkas = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-		rls = check_enable_rls(rte->relid, checkas, true);
-		if (rls == RLS_ENABLED)
-		{
-			if (rte->securityQuals != NIL ||
-				!phleet_relation_is_governed(rte->relid, NULL))
-				continue;
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to read governed table \"%s\" without its row-level security",
-							get_rel_name(rte->relid)),
-					 errdetail("The statement was prepared inside a foreign-key action, where row-level security did not apply to role \"%s\".",
-							   GetUserNameFromId(checkas, false)),
-					 errhint("Prepare the statement again: DISCARD PLANS, or a new session.")));
-		}
-		/*
-		 * Inside a foreign-key action, a view owned by the table's owner (or
-		 * by a role that bypasses row-level security) would read every
-		 * controller's rows; the action's own queries name the table
-		 * directly.
-		 */
-		if (noforce && rls != RLS_ENABLED && OidIsValid(rte->checkAsUser) &&
-			phleet_relation_is_governed(rte->relid, NULL))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to bypass row-level security of governed table \"%s\"",
-							get_rel_name(rte->relid)),
-					 errdetail("Inside a foreign-key action PostgreSQL lets a table's owner bypass FORCE ROW LEVEL SECURITY, and the query reaches the table through a view owned by role \"%s\".",
-							   GetUserNameFromId(rte->checkAsUser, false)),
-					 errhint("Read the view outside triggers, defaults and constraints that foreign-key actions fire, or make it security_invoker.")));
+		guard_policies_missing(query, rti, rte);
 	}
-	return query_tree_walker(query, guard_rls_walker, context, 0);
+	return query_tree_walker(query, guard_rewritten_walker, context, 0);
 }
 
 /*
- * Before planning: refuse a governed relation that the rewritten query reads
- * without the row-level security it is owed (see the file header).
+ * Inside a foreign-key action (SECURITY_NOFORCE_RLS), refuse a governed
+ * relation that a view makes readable without row-level security: its owner
+ * (or a role that bypasses row-level security) reads it unfiltered there.
+ * The action's own queries name the table directly (no checkAsUser).  The
+ * range table is the planned statement's, flattened: it also holds the
+ * relations of SQL functions the planner inlined.
+ */
+static bool
+guard_noforce_rtable(List *rangeTable, bool ereport_on_violation)
+{
+	ListCell   *lc;
+
+	foreach(lc, rangeTable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind != RTE_RELATION || !OidIsValid(rte->checkAsUser) ||
+			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
+			continue;
+		if (check_enable_rls(rte->relid, rte->checkAsUser, true) == RLS_ENABLED ||
+			!phleet_relation_is_governed(rte->relid, NULL))
+			continue;
+		if (!ereport_on_violation)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to bypass row-level security of governed table \"%s\"",
+						get_rel_name(rte->relid)),
+				 errdetail("Inside a foreign-key action PostgreSQL lets a table's owner bypass FORCE ROW LEVEL SECURITY, and the query reaches the table through a view owned by role \"%s\".",
+						   GetUserNameFromId(rte->checkAsUser, false)),
+				 errhint("Read the view outside triggers, defaults and constraints that foreign-key actions fire, or make it security_invoker.")));
+	}
+	return true;
+}
+
+/*
+ * Refuse, before planning, a governed relation whose query was rewritten
+ * without the policies it is owed, and after planning, inside a foreign-key
+ * action, one that a view reads without them (see the file header).  The
+ * second check runs on the planned statement so that no plan of it is ever
+ * cached.
  */
 static PlannedStmt *
 phleet_planner(Query *parse, const char *query_string, int cursorOptions,
 			   ParamListInfo boundParams)
 {
-	bool		noforce = InNoForceRLSOperation();
+	bool		check = !phleet_internal_operation() &&
+		!phleet_role_bypasses_rls(GetSessionUserId());
+	PlannedStmt *result;
 
-	if (!phleet_internal_operation() &&
-		!phleet_role_bypasses_rls(GetSessionUserId()))
-		(void) guard_rls_walker((Node *) parse, &noforce);
+	if (check)
+		(void) guard_rewritten_walker((Node *) parse, NULL);
 	if (prev_planner)
-		return prev_planner(parse, query_string, cursorOptions, boundParams);
-	return standard_planner(parse, query_string, cursorOptions, boundParams);
+		result = prev_planner(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	if (check && InNoForceRLSOperation())
+		(void) guard_noforce_rtable(result->rtable, true);
+	return result;
 }
 
 /*
@@ -396,12 +438,7 @@ stats_hidden(Oid relid, Oid checkas)
 	bool		governed = false;
 	ListCell   *lc;
 
-	if (!hide_statistics || phleet_internal_operation())
-		return false;
-	if (!OidIsValid(checkas))
-		checkas = GetUserId();
-	if (check_enable_rls(relid, checkas, true) != RLS_ENABLED ||
-		phleet_role_bypasses_rls(GetSessionUserId()))
+	if (!hide_statistics)
 		return false;
 	rel = RelationIdGetRelation(relid);
 	if (!RelationIsValid(rel))
@@ -418,44 +455,47 @@ stats_hidden(Oid relid, Oid checkas)
 			}
 		}
 	RelationClose(rel);
-	return governed;
+	if (!governed || phleet_internal_operation())
+		return false;
+	if (!OidIsValid(checkas))
+		checkas = GetUserId();
+	return check_enable_rls(relid, checkas, true) == RLS_ENABLED &&
+		!phleet_role_bypasses_rls(GetSessionUserId());
 }
 
 /*
- * The pg_statistic row of (relid, attnum, inh), with every slot dropped but
- * the correlation, into vardata (the statistics hooks' contract: a tuple
- * and the function that frees it, or no tuple).
+ * The pg_statistic row of (relid, attnum, inh) into vardata (the statistics
+ * hooks' contract: a tuple and the function that frees it, or no tuple),
+ * copied with the kind of every slot but the correlation cleared: the
+ * planner then finds no most-common values or histogram in it.
  */
 static void
 stats_fill(Oid relid, AttrNumber attnum, bool inh, VariableStatData *vardata)
 {
 	HeapTuple	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid),
 									  Int16GetDatum(attnum), BoolGetDatum(inh));
-	Relation	statrel;
-	Datum		values[Natts_pg_statistic];
-	bool		nulls[Natts_pg_statistic];
+	Form_pg_statistic stats;
 	int			i;
 
 	vardata->statsTuple = NULL;
 	vardata->freefunc = NULL;
 	if (!HeapTupleIsValid(tup))
 		return;
-	statrel = table_open(StatisticRelationId, AccessShareLock);
-	heap_deform_tuple(tup, RelationGetDescr(statrel), values, nulls);
+	vardata->statsTuple = heap_copytuple(tup);
+	vardata->freefunc = heap_freetuple;
+	ReleaseSysCache(tup);
+	stats = (Form_pg_statistic) GETSTRUCT(vardata->statsTuple);
 	for (i = 0; i < STATISTIC_NUM_SLOTS; i++)
 	{
-		if (DatumGetInt16(values[Anum_pg_statistic_stakind1 - 1 + i]) == STATISTIC_KIND_CORRELATION)
-			continue;
-		values[Anum_pg_statistic_stakind1 - 1 + i] = Int16GetDatum(0);
-		values[Anum_pg_statistic_staop1 - 1 + i] = ObjectIdGetDatum(InvalidOid);
-		values[Anum_pg_statistic_stacoll1 - 1 + i] = ObjectIdGetDatum(InvalidOid);
-		nulls[Anum_pg_statistic_stanumbers1 - 1 + i] = true;
-		nulls[Anum_pg_statistic_stavalues1 - 1 + i] = true;
+		int16	   *kind = &stats->stakind1 + i;
+		Oid		   *op = &stats->staop1 + i;
+
+		if (*kind != STATISTIC_KIND_CORRELATION)
+		{
+			*kind = 0;
+			*op = InvalidOid;
+		}
 	}
-	vardata->statsTuple = heap_form_tuple(RelationGetDescr(statrel), values, nulls);
-	vardata->freefunc = heap_freetuple;
-	table_close(statrel, AccessShareLock);
-	ReleaseSysCache(tup);
 }
 
 static bool
