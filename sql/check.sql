@@ -258,8 +258,11 @@ ALTER EVENT TRIGGER phleet_sql_drop ENABLE;
 -- planner statistics exposed; a pool role that may create temporary objects
 SET phleet.hide_statistics = off;
 CREATE ROLE regress_check_pool LOGIN IN ROLE phleet_gateway;
+CREATE STATISTICS chk_leads_stats ON (lower(phone)) FROM chk_leads;
 SELECT severity, object, finding FROM phleet.check()
- WHERE object IN ('setting phleet.hide_statistics', 'role regress_check_pool') ORDER BY object;
+ WHERE object IN ('setting phleet.hide_statistics', 'role regress_check_pool', 'statistics public.chk_leads_stats')
+ ORDER BY object;
+DROP STATISTICS chk_leads_stats;
 REVOKE TEMPORARY ON DATABASE :"DBNAME" FROM PUBLIC;
 SELECT count(*) AS pool_findings FROM phleet.check() WHERE object = 'role regress_check_pool';
 GRANT TEMPORARY ON DATABASE :"DBNAME" TO PUBLIC;

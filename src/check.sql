@@ -257,6 +257,15 @@ BEGIN
             'ALTER SYSTEM RESET phleet.hide_statistics; SELECT pg_reload_conf();';
     END IF;
 
+    RETURN QUERY
+    SELECT 'warning', pg_catalog.format('statistics %I.%I', n.nspname, x.stxname),
+           pg_catalog.format('extended statistics on governed table %s keep sampled values the planner uses whatever phleet.hide_statistics says: EXPLAIN estimates can confirm other controllers'' values',
+                             x.stxrelid::pg_catalog.regclass),
+           pg_catalog.format('DROP STATISTICS %I.%I;', n.nspname, x.stxname)
+      FROM pg_catalog.pg_statistic_ext x
+      JOIN pg_catalog.pg_namespace n ON n.oid = x.stxnamespace
+     WHERE x.stxrelid IN (SELECT gr.rel FROM phleet._governed_relations() gr);
+
     -- pool roles that can leave temporary objects for the next client
     RETURN QUERY
     SELECT 'warning', pg_catalog.format('role %I', r.rolname),
