@@ -99,12 +99,17 @@ RESET SESSION AUTHORIZATION;
 -- Inside a foreign-key action.  ON DELETE CASCADE (or SET NULL, ...) runs its
 -- query as the referencing table's owner with SECURITY_NOFORCE_RLS, a flag
 -- under which a table's owner bypasses FORCE ROW LEVEL SECURITY, and
--- PostgreSQL leaves it set for the referencing table's triggers.  The
--- attacker owns both tables (temporary ones: TEMP is granted to PUBLIC) and,
--- from such a trigger, reads the table owner's view and SECURITY DEFINER
--- function, deletes through the view, and prepares a statement to run after
--- the action.  Without phleet's fmgr and planner hooks the view returned both
--- controllers' rows, the function counted 4 and B's row 3 was deleted.
+-- PostgreSQL leaves it set for what the action fires: the referencing
+-- table's triggers, defaults and CHECK constraints.  The attacker owns both
+-- tables (temporary ones: TEMP is granted to PUBLIC).  Without phleet's hooks
+-- its trigger read both controllers' rows through the owner's view, the
+-- owner's SECURITY DEFINER function counted 4 rows, B's row 3 was deleted
+-- through the view, and an inlined SQL function, a PL/pgSQL plan and an
+-- upsert's conflict check all saw B's rows.
+--
+-- 1. PL/pgSQL (any procedural language) and SECURITY DEFINER functions run
+--    without the flag (fmgr hook): the trigger sees what it sees outside the
+--    action, A's rows only.
 -------------------------------------------------------------------------------
 GRANT DELETE, UPDATE ON attack_views.by_owner TO regress_attack_views_app;
 SET SESSION AUTHORIZATION regress_attack_views_app;
@@ -127,6 +132,7 @@ END $$;
 CREATE TEMP TABLE fk_parent (id int PRIMARY KEY);
 CREATE TEMP TABLE fk_child (id int REFERENCES fk_parent ON DELETE CASCADE, how text);
 CREATE FUNCTION pg_temp.grab() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE n bigint;
 BEGIN
     IF OLD.how = 'view' THEN
         INSERT INTO loot SELECT 'view', id, controller FROM attack_views.by_owner;
@@ -136,8 +142,8 @@ BEGIN
         INSERT INTO loot SELECT 'super', id, controller FROM attack_views.by_super;
     ELSIF OLD.how = 'delete' THEN
         DELETE FROM attack_views.by_owner WHERE id = 3;
-    ELSIF OLD.how = 'prepare' THEN
-        EXECUTE 'PREPARE stolen AS SELECT id, controller FROM attack_views.by_owner ORDER BY id';
+        GET DIAGNOSTICS n = ROW_COUNT;
+        INSERT INTO loot VALUES ('deleted', n, NULL);
     ELSIF OLD.how = 'srf' THEN
         INSERT INTO loot SELECT 'srf', s.id, s.controller FROM pg_temp.srf() s;
     ELSIF OLD.how = 'reader' THEN
@@ -148,52 +154,90 @@ BEGIN
     RETURN OLD;
 END $$;
 CREATE TRIGGER grab BEFORE DELETE ON fk_child FOR EACH ROW EXECUTE FUNCTION pg_temp.grab();
-INSERT INTO fk_parent VALUES (1), (2), (3), (4), (5), (7), (8), (9);
-INSERT INTO fk_child VALUES (1, 'view'), (2, 'function'), (3, 'super'), (4, 'delete'), (5, 'prepare'),
+INSERT INTO fk_parent VALUES (1), (2), (3), (4), (7), (8), (9);
+INSERT INTO fk_child VALUES (1, 'view'), (2, 'function'), (3, 'super'), (4, 'delete'),
     (7, 'srf'), (8, 'reader'), (9, 'upsert');
-DELETE FROM fk_parent WHERE id = 1;   -- refused
-DELETE FROM fk_parent WHERE id = 2;   -- filtered: the function counts A's 2 rows
-DELETE FROM fk_parent WHERE id = 3;   -- refused
-DELETE FROM fk_parent WHERE id = 4;   -- refused
-DELETE FROM fk_parent WHERE id = 5;   -- prepared, not run
-DELETE FROM fk_parent WHERE id = 7;   -- refused
-DELETE FROM fk_parent WHERE id = 8;   -- refused
-DELETE FROM fk_parent WHERE id = 9;   -- refused
+DELETE FROM fk_parent WHERE id = 1;   -- A's 2 rows
+DELETE FROM fk_parent WHERE id = 2;   -- the owner's function counts A's 2 rows
+DELETE FROM fk_parent WHERE id = 3;   -- refused: the superuser's view
+DELETE FROM fk_parent WHERE id = 4;   -- deletes nothing
+DELETE FROM fk_parent WHERE id = 7;   -- A's 2 rows
+DELETE FROM fk_parent WHERE id = 8;   -- A's 2 rows
+DELETE FROM fk_parent WHERE id = 9;   -- the policy's conflict check refuses B's row
 SELECT * FROM loot ORDER BY 1, 2;
--- after the action: filtered, or refused (the upsert's statement was
--- rewritten inside the action, without its policies)
+-- after the action: the same
 SELECT * FROM pg_temp.reader();
-SELECT pg_temp.upsert();
+TRUNCATE loot;
+
+-------------------------------------------------------------------------------
+-- 2. What runs there without a procedural language: SQL functions (so that
+--    the planner can still inline them) and built-in C functions such as
+--    query_to_xml(), here in CHECK constraints that ON DELETE SET NULL
+--    evaluates.  The planner hook refuses, inside the action, a governed
+--    table that a view reads without its policies, also once an inlined SQL
+--    function has expanded it, and an upsert through the view; a statement
+--    prepared there is refused after the action until prepared again.
+-------------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.sql_view() RETURNS int LANGUAGE sql VOLATILE
+    AS 'INSERT INTO loot SELECT ''sql view'', id, controller FROM attack_views.by_owner; SELECT 1';
+CREATE FUNCTION pg_temp.sql_srf() RETURNS int LANGUAGE sql VOLATILE
+    AS 'INSERT INTO loot SELECT ''sql srf'', s.id, s.controller FROM pg_temp.srf() s; SELECT 1';
+CREATE FUNCTION pg_temp.sql_upsert() RETURNS int LANGUAGE sql VOLATILE
+    AS 'INSERT INTO attack_views.by_owner (id, phone) SELECT g, ''x'' FROM generate_series(1, 4) g
+        ON CONFLICT (id) DO UPDATE SET phone = excluded.phone
+        WHERE pg_temp.leak(attack_views.by_owner.id, attack_views.by_owner.controller); SELECT 1';
+CREATE FUNCTION pg_temp.sql_prepare() RETURNS int LANGUAGE sql VOLATILE
+    AS 'PREPARE stolen AS SELECT id, controller FROM attack_views.by_owner ORDER BY id; SELECT 1';
+CREATE TEMP TABLE fk_child2 (id int REFERENCES fk_parent ON DELETE SET NULL, how text,
+    CHECK (CASE WHEN id IS NOT NULL THEN true   -- runs once SET NULL has run
+                WHEN how = 'xml' THEN query_to_xml('SELECT id, controller FROM attack_views.by_owner', true, false, '') IS NOT NULL
+                WHEN how = 'sql view' THEN pg_temp.sql_view() = 1
+                WHEN how = 'sql srf' THEN pg_temp.sql_srf() = 1
+                WHEN how = 'sql upsert' THEN pg_temp.sql_upsert() = 1
+                WHEN how = 'sql prepare' THEN pg_temp.sql_prepare() = 1
+                ELSE true END));
+INSERT INTO fk_parent VALUES (11), (12), (13), (14), (15);
+INSERT INTO fk_child2 VALUES (11, 'xml'), (12, 'sql view'), (13, 'sql srf'), (14, 'sql upsert'), (15, 'sql prepare');
+DELETE FROM fk_parent WHERE id = 11;   -- refused
+DELETE FROM fk_parent WHERE id = 12;   -- refused
+DELETE FROM fk_parent WHERE id = 13;   -- refused
+DELETE FROM fk_parent WHERE id = 14;   -- refused
+DELETE FROM fk_parent WHERE id = 15;   -- prepared, not run
 SELECT * FROM loot ORDER BY 1, 2;
--- statements prepared inside the action, run after it: refused rather than
--- run without policies, until prepared again
-EXECUTE stolen;
-DELETE FROM fk_child WHERE id = 1;
+EXECUTE stolen;                        -- refused
 DISCARD PLANS;
-DELETE FROM fk_child WHERE id = 1;
-SELECT * FROM loot ORDER BY 1, 2;
+EXECUTE stolen;                        -- prepared again: A's rows
 DEALLOCATE stolen;
--- not only triggers: a CHECK constraint evaluated by ON DELETE SET NULL runs
--- a query through query_to_xml()
-CREATE TEMP TABLE fk_child2 (id int REFERENCES fk_parent ON DELETE SET NULL,
-    CHECK (query_to_xml('SELECT id, controller FROM attack_views.by_owner', true, false, '') IS NOT NULL));
-INSERT INTO fk_parent VALUES (6);
-INSERT INTO fk_child2 VALUES (6);
-DELETE FROM fk_parent WHERE id = 6;   -- refused
 DISCARD TEMP;
 RESET SESSION AUTHORIZATION;
 SELECT id, controller FROM attack_views.leads ORDER BY id;   -- B's row 3 is still there
 
 -- the foreign key's own queries still see every row: a cascade from a
--- governed table deletes the referencing rows of its own controller
+-- governed table deletes the referencing rows of its own controller.  The
+-- owner's own audit trigger on the referencing table, which the cascade
+-- fires as the owner, reads the governed table with its policies (it read
+-- B's rows too, and wrote them into a row of A's).
 CREATE TABLE attack_views.notes (lead_id int REFERENCES attack_views.leads ON DELETE CASCADE, body text);
+CREATE TABLE attack_views.audit (note text, leads_seen text);
 ALTER TABLE attack_views.notes OWNER TO regress_attack_views_owner;
-SELECT phleet.govern('attack_views.notes');
+ALTER TABLE attack_views.audit OWNER TO regress_attack_views_owner;
+SELECT phleet.govern('attack_views.notes'), phleet.govern('attack_views.audit');
+CREATE FUNCTION attack_views.audit_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO attack_views.audit
+    SELECT OLD.body, string_agg(id || ':' || controller, ',' ORDER BY id) FROM attack_views.leads;
+    RETURN OLD;
+END $$;
+ALTER FUNCTION attack_views.audit_note() OWNER TO regress_attack_views_owner;
+CREATE TRIGGER audit_note BEFORE DELETE ON attack_views.notes
+    FOR EACH ROW EXECUTE FUNCTION attack_views.audit_note();
 GRANT SELECT, INSERT, DELETE ON attack_views.notes, attack_views.leads TO regress_attack_views_app;
+GRANT SELECT, INSERT ON attack_views.audit TO regress_attack_views_app;
 SET SESSION AUTHORIZATION regress_attack_views_app;
 INSERT INTO attack_views.notes VALUES (1, 'a note'), (2, 'another');
 DELETE FROM attack_views.leads WHERE id = 1;
 SELECT lead_id, body, controller FROM attack_views.notes;
+SELECT * FROM attack_views.audit;
 RESET SESSION AUTHORIZATION;
 
 -------------------------------------------------------------------------------

@@ -66,6 +66,8 @@
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
+#include "access/xact.h"
+#include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_statistic.h"
 #include "catalog/index.h"
@@ -87,6 +89,10 @@ static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms = NULL;
 static object_access_hook_type prev_object_access = NULL;
 static planner_hook_type prev_planner = NULL;
 static fmgr_hook_type prev_fmgr = NULL;
+static needs_fmgr_hook_type prev_needs_fmgr = NULL;
+static bool *fmgr_cleared = NULL;	/* per phleet_fmgr() level: flag cleared */
+static int	fmgr_depth = 0;
+static int	fmgr_max = 0;
 static get_relation_stats_hook_type prev_relation_stats = NULL;
 static get_index_stats_hook_type prev_index_stats = NULL;
 static bool hide_statistics = true;
@@ -98,6 +104,8 @@ static void guard_new_constraint(Oid conoid);
 static PlannedStmt *phleet_planner(Query *parse, const char *query_string,
 								   int cursorOptions, ParamListInfo boundParams);
 static void phleet_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg);
+static bool phleet_needs_fmgr(Oid fn_oid);
+static void guard_xact_callback(XactEvent event, void *arg);
 static bool guard_noforce_rtable(List *rangeTable, bool ereport_on_violation);
 static bool phleet_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
 								  AttrNumber attnum, VariableStatData *vardata);
@@ -118,6 +126,9 @@ GuardInit(void)
 	planner_hook = phleet_planner;
 	prev_fmgr = fmgr_hook;
 	fmgr_hook = phleet_fmgr;
+	prev_needs_fmgr = needs_fmgr_hook;
+	needs_fmgr_hook = phleet_needs_fmgr;
+	RegisterXactCallback(guard_xact_callback, NULL);
 	prev_relation_stats = get_relation_stats_hook;
 	get_relation_stats_hook = phleet_relation_stats;
 	prev_index_stats = get_index_stats_hook;
@@ -394,36 +405,91 @@ phleet_planner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
- * A SECURITY DEFINER function called inside a foreign-key action would run
- * as its owner with SECURITY_NOFORCE_RLS still set, so read the owner's
- * governed tables unfiltered.  Clear the flag once the definer's identity is
- * in place; fmgr_security_definer() puts the caller's security context back
- * when the function returns, and (sub)transaction abort when it fails.
+ * Functions in a procedural language (PL/pgSQL and the like: never inlined)
+ * go through the fmgr hook, so that code a foreign-key action fires does not
+ * run with the action's SECURITY_NOFORCE_RLS: a table owner's audit trigger
+ * on a referencing table would otherwise read every controller's rows of a
+ * governed table, directly or through the owner's views, and a SECURITY
+ * DEFINER function owned by the table owner likewise.  C and internal
+ * functions (the foreign key's own among them) keep the flag; SQL functions
+ * are left out so that the planner can still inline them.
+ */
+static bool
+phleet_needs_fmgr(Oid fn_oid)
+{
+	HeapTuple	tup;
+	bool		needs = false;
+
+	if (prev_needs_fmgr && prev_needs_fmgr(fn_oid))
+		return true;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	if (HeapTupleIsValid(tup))
+	{
+		Oid			lang = ((Form_pg_proc) GETSTRUCT(tup))->prolang;
+
+		needs = lang != ClanguageId && lang != INTERNALlanguageId && lang != SQLlanguageId;
+		ReleaseSysCache(tup);
+	}
+	return needs;
+}
+
+/*
+ * Clear SECURITY_NOFORCE_RLS for the duration of a function that
+ * fmgr_security_definer() runs: one whose language phleet_needs_fmgr()
+ * names, or any SECURITY DEFINER function.  The function then reads governed
+ * tables with their policies, as outside the action.  A SECURITY DEFINER
+ * function's caller context is put back by fmgr_security_definer() itself;
+ * for the others the flag is set again at the end, from a stack of what the
+ * starts cleared ((sub)transaction abort restores the context on error, and
+ * FHET_ABORT pops).
  */
 static void
 phleet_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg)
 {
+	Oid			userid;
+	int			sec_context;
+
 	if (prev_fmgr)
 		prev_fmgr(event, flinfo, arg);
-	if (event == FHET_START && InNoForceRLSOperation())
+	if (event == FHET_START)
 	{
-		HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(flinfo->fn_oid));
-		bool		secdef = false;
+		bool		clear = InNoForceRLSOperation();
 
-		if (HeapTupleIsValid(tup))
+		if (fmgr_depth == fmgr_max)
 		{
-			secdef = ((Form_pg_proc) GETSTRUCT(tup))->prosecdef;
-			ReleaseSysCache(tup);
+			int			newmax = fmgr_max ? fmgr_max * 2 : 64;
+
+			fmgr_cleared = fmgr_cleared ?
+				repalloc(fmgr_cleared, newmax) :
+				MemoryContextAlloc(TopMemoryContext, newmax);
+			fmgr_max = newmax;
 		}
-		if (secdef)
+		fmgr_cleared[fmgr_depth++] = clear;
+		if (clear)
 		{
-			Oid			userid;
-			int			sec_context;
-
 			GetUserIdAndSecContext(&userid, &sec_context);
 			SetUserIdAndSecContext(userid, sec_context & ~SECURITY_NOFORCE_RLS);
 		}
+		return;
 	}
+	if (fmgr_depth == 0)
+		return;
+	if (fmgr_cleared[--fmgr_depth] && event == FHET_END)
+	{
+		GetUserIdAndSecContext(&userid, &sec_context);
+		if (!(sec_context & SECURITY_NOFORCE_RLS))
+			SetUserIdAndSecContext(userid, sec_context | SECURITY_NOFORCE_RLS);
+	}
+}
+
+/* every function has returned at the end of a transaction */
+static void
+guard_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+		fmgr_depth = 0;
 }
 
 /*
