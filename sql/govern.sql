@@ -346,6 +346,11 @@ CREATE TABLE gov_parted_3 PARTITION OF gov_parted FOR VALUES IN (3, 4) PARTITION
 CREATE TABLE gov_parted_3a PARTITION OF gov_parted_3 FOR VALUES IN (3);
 CREATE TABLE gov_parted_5 (id int, controller text NOT NULL);
 ALTER TABLE gov_parted ATTACH PARTITION gov_parted_5 FOR VALUES IN (5);
+-- plain inheritance would add a table neither isolated nor stamped: refused
+CREATE TABLE gov_leads_inh (extra int) INHERITS (gov_leads);
+CREATE TABLE gov_leads_inh (id int NOT NULL, phone text, controller text NOT NULL);
+ALTER TABLE gov_leads_inh INHERIT gov_leads;
+DROP TABLE gov_leads_inh;
 SELECT c.relname, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
        (SELECT string_agg(p.polname, ', ' ORDER BY p.polname) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
        (SELECT string_agg(t.tgname, ', ') FROM pg_trigger t WHERE t.tgrelid = c.oid) AS triggers

@@ -337,6 +337,21 @@ AS $$
 DECLARE
     g record;
 BEGIN
+    -- plain inheritance (INHERITS, ALTER TABLE ... INHERIT) would add a table
+    -- that is neither isolated nor stamped; partitions are handled below
+    FOR g IN
+        SELECT DISTINCT cmd.objid::regclass AS child, i.inhparent::regclass AS parent
+          FROM pg_event_trigger_ddl_commands() cmd
+          JOIN pg_class c ON c.oid = cmd.objid AND cmd.classid = 'pg_class'::regclass
+          JOIN pg_inherits i ON i.inhrelid = cmd.objid
+         WHERE NOT c.relispartition
+           AND i.inhparent IN (SELECT gr.rel FROM phleet._governed_relations() gr)
+    LOOP
+        RAISE EXCEPTION 'table % cannot inherit from governed table %', g.child, g.parent
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Rows of an inheritance child are neither isolated nor stamped by phleet.',
+                  HINT = 'Use declarative partitioning (PARTITION OF): phleet isolates partitions as they are created or attached.';
+    END LOOP;
     FOR g IN
         SELECT DISTINCT gov.relid, gov.controller_column
           FROM pg_event_trigger_ddl_commands() cmd
@@ -349,7 +364,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION phleet._on_ddl_end() IS
-    'Internal event trigger: isolates partitions created or attached under a governed table';
+    'Internal event trigger: isolates partitions created or attached under a governed table, refuses plain inheritance from one';
 
 CREATE FUNCTION phleet._on_sql_drop()
 RETURNS event_trigger
@@ -374,5 +389,5 @@ CREATE EVENT TRIGGER phleet_ddl_end ON ddl_command_end
 CREATE EVENT TRIGGER phleet_sql_drop ON sql_drop
     WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
     EXECUTE FUNCTION phleet._on_sql_drop();
-COMMENT ON EVENT TRIGGER phleet_ddl_end IS 'phleet: isolates partitions created or attached under a governed table';
+COMMENT ON EVENT TRIGGER phleet_ddl_end IS 'phleet: isolates partitions created or attached under a governed table, refuses plain inheritance from one';
 COMMENT ON EVENT TRIGGER phleet_sql_drop IS 'phleet: forgets governed tables that are dropped';
