@@ -33,14 +33,17 @@
  *   triggers, defaults and CHECK constraints.  An application role that owns
  *   a referencing table (a temporary one is enough) could then read or
  *   delete every controller's rows through a view or SECURITY DEFINER
- *   function owned by the governed table's owner.  Three hooks close it:
- *   phleet's fmgr hook clears the flag for the duration of a SECURITY
- *   DEFINER function (the function then reads as its owner, filtered); its
- *   planner hook refuses, while the flag is set, a governed table that a view
- *   makes readable without row-level security; and, flag or not, a governed
- *   table whose policies should apply but whose query was rewritten without
- *   them (a statement prepared inside the action and run after it).  The
- *   foreign key's own queries name the tables directly and pass.
+ *   function owned by the governed table's owner, and the owner's own
+ *   triggers on a referencing table read every controller's rows.  phleet's
+ *   fmgr hook clears the flag for the duration of every function in a
+ *   procedural language and every SECURITY DEFINER function (they then read
+ *   filtered).  For what remains (SQL functions, left to the planner's
+ *   inlining, and C functions such as query_to_xml()), its planner hook
+ *   refuses, while the flag is set, a governed table that a view makes
+ *   readable without row-level security, and, flag or not, a governed table
+ *   whose policies should apply but whose query was rewritten without them
+ *   (a statement prepared inside the action and run after it).  The foreign
+ *   key's own queries name the tables directly and pass.
  *
  * - The planner estimates rows from a column's most-common values and
  *   histogram even where row-level security hides the rows they were
