@@ -350,7 +350,17 @@ ALTER TABLE gov_parted ATTACH PARTITION gov_parted_5 FOR VALUES IN (5);
 CREATE TABLE gov_leads_inh (extra int) INHERITS (gov_leads);
 CREATE TABLE gov_leads_inh (id int NOT NULL, phone text, controller text NOT NULL);
 ALTER TABLE gov_leads_inh INHERIT gov_leads;
-DROP TABLE gov_leads_inh;
+-- nor may a governed table become the child or partition of an ungoverned one
+ALTER TABLE gov_leads INHERIT gov_leads_inh;
+CREATE TABLE gov_outer (id int, phone text, controller text) PARTITION BY LIST (id);
+CREATE TABLE gov_inner (id int, phone text, controller text NOT NULL);
+SELECT phleet.govern('gov_inner');
+ALTER TABLE gov_outer ATTACH PARTITION gov_inner FOR VALUES IN (1);
+SELECT phleet.ungovern('gov_inner');
+CREATE TABLE gov_inh_child (extra int) INHERITS (gov_leads_inh);
+SELECT phleet.govern('gov_inh_child');
+SELECT phleet.govern('gov_leads_inh');
+DROP TABLE gov_inh_child, gov_leads_inh, gov_outer, gov_inner;
 SELECT c.relname, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
        (SELECT string_agg(p.polname, ', ' ORDER BY p.polname) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
        (SELECT string_agg(t.tgname, ', ') FROM pg_trigger t WHERE t.tgrelid = c.oid) AS triggers

@@ -179,6 +179,20 @@ BEGIN
             USING ERRCODE = 'wrong_object_type',
                   HINT = format('Govern its root table %s; its partitions follow.', pg_partition_root(tbl));
     END IF;
+    IF EXISTS (SELECT FROM pg_inherits i WHERE i.inhrelid = tbl) THEN
+        RAISE EXCEPTION 'cannot govern table "%", which inherits from table %', tbl,
+                (SELECT i.inhparent::regclass FROM pg_inherits i WHERE i.inhrelid = tbl ORDER BY i.inhseqno LIMIT 1)
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'A query of the parent would apply the parent''s row-level security, not phleet''s, to its rows.',
+                  HINT = 'Remove the inheritance (ALTER TABLE ... NO INHERIT) first.';
+    END IF;
+    IF EXISTS (SELECT FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = tbl AND NOT c.relispartition) THEN
+        RAISE EXCEPTION 'cannot govern table "%", which has inheritance children', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Rows of an inheritance child would be neither isolated nor stamped by phleet.',
+                  HINT = 'Use declarative partitioning, or remove the inheritance (ALTER TABLE ... NO INHERIT) first.';
+    END IF;
 
     SELECT g.controller_column INTO registered FROM phleet.governed g WHERE g.relid = tbl;
     IF registered IS NOT NULL AND registered <> col THEN
@@ -351,6 +365,23 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'Rows of an inheritance child are neither isolated nor stamped by phleet.',
                   HINT = 'Use declarative partitioning (PARTITION OF): phleet isolates partitions as they are created or attached.';
+    END LOOP;
+    -- nor may a governed table become the child (or partition) of a table
+    -- that is not governed: a query of that parent applies only the parent's
+    -- policies, none, to the governed table's rows
+    FOR g IN
+        SELECT i.inhrelid::regclass AS child, i.inhparent::regclass AS parent
+          FROM pg_event_trigger_ddl_commands() cmd
+          JOIN pg_inherits i ON cmd.objid IN (i.inhrelid, i.inhparent)
+         WHERE cmd.classid = 'pg_class'::regclass
+           AND i.inhrelid IN (SELECT gr.rel FROM phleet._governed_relations() gr)
+           AND i.inhparent NOT IN (SELECT gr.rel FROM phleet._governed_relations() gr)
+         LIMIT 1
+    LOOP
+            RAISE EXCEPTION 'governed table % cannot become a child of table %, which is not governed', g.child, g.parent
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'A query of the parent would apply the parent''s row-level security, not phleet''s, to the governed table''s rows.',
+                      HINT = 'Govern the parent first, or keep the governed table out of inheritance and partitioning trees it does not root.';
     END LOOP;
     FOR g IN
         SELECT DISTINCT gov.relid, gov.controller_column
