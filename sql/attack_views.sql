@@ -239,6 +239,21 @@ DELETE FROM attack_views.leads WHERE id = 1;
 SELECT lead_id, body, controller FROM attack_views.notes;
 SELECT * FROM attack_views.audit;
 RESET SESSION AUTHORIZATION;
+-- a referencing table owned by a role that bypasses row-level security: its
+-- trigger, which the cascade runs as that owner, is refused a governed table
+CREATE TABLE attack_views.ext_refs (lead_id int REFERENCES attack_views.leads ON DELETE CASCADE);
+ALTER TABLE attack_views.ext_refs OWNER TO regress_attack_views_super;
+CREATE FUNCTION attack_views.ext_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO attack_views.audit SELECT 'ext', string_agg(id || ':' || controller, ',' ORDER BY id) FROM attack_views.leads;
+    RETURN OLD;
+END $$;
+CREATE TRIGGER ext_audit BEFORE DELETE ON attack_views.ext_refs
+    FOR EACH ROW EXECUTE FUNCTION attack_views.ext_audit();
+INSERT INTO attack_views.ext_refs VALUES (2);
+SET SESSION AUTHORIZATION regress_attack_views_app;
+DELETE FROM attack_views.leads WHERE id = 2;
+RESET SESSION AUTHORIZATION;
 
 -------------------------------------------------------------------------------
 -- Documented, not closed: a materialized view is a copy.  Whatever its

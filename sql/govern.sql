@@ -361,6 +361,25 @@ CREATE TABLE gov_inh_child (extra int) INHERITS (gov_leads_inh);
 SELECT phleet.govern('gov_inh_child');
 SELECT phleet.govern('gov_leads_inh');
 DROP TABLE gov_inh_child, gov_leads_inh, gov_outer, gov_inner;
+-- the same through CREATE SCHEMA and foreign tables; a partition created in
+-- CREATE SCHEMA is isolated like any other
+CREATE SCHEMA gov_sch CREATE TABLE inh (extra int) INHERITS (gov_leads);
+CREATE SCHEMA gov_sch CREATE TABLE part PARTITION OF gov_parted FOR VALUES IN (7);
+SELECT c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
+       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+  FROM pg_class c WHERE c.oid = 'gov_sch.part'::regclass;
+DROP SCHEMA gov_sch CASCADE;
+CREATE FOREIGN DATA WRAPPER gov_fdw;
+CREATE SERVER gov_srv FOREIGN DATA WRAPPER gov_fdw;
+CREATE FOREIGN TABLE gov_ft () INHERITS (gov_leads) SERVER gov_srv;
+CREATE FOREIGN TABLE gov_ft PARTITION OF gov_parted FOR VALUES IN (8) SERVER gov_srv;
+CREATE FOREIGN TABLE gov_ft (id int, controller text NOT NULL) SERVER gov_srv;
+ALTER TABLE gov_parted ATTACH PARTITION gov_ft FOR VALUES IN (8);
+ALTER FOREIGN TABLE gov_ft ADD COLUMN phone text, ALTER COLUMN id SET NOT NULL;
+ALTER FOREIGN TABLE gov_ft INHERIT gov_leads;
+DROP FOREIGN TABLE gov_ft;
+DROP SERVER gov_srv;
+DROP FOREIGN DATA WRAPPER gov_fdw;
 SELECT c.relname, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
        (SELECT string_agg(p.polname, ', ' ORDER BY p.polname) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
        (SELECT string_agg(t.tgname, ', ') FROM pg_trigger t WHERE t.tgrelid = c.oid) AS triggers

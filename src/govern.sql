@@ -383,6 +383,20 @@ BEGIN
                       DETAIL = 'A query of the parent would apply the parent''s row-level security, not phleet''s, to the governed table''s rows.',
                       HINT = 'Govern the parent first, or keep the governed table out of inheritance and partitioning trees it does not root.';
     END LOOP;
+    -- a foreign table in a governed partition tree can carry no policy
+    FOR g IN
+        SELECT t.relid::regclass AS part, gov.relid::regclass AS root
+          FROM pg_event_trigger_ddl_commands() cmd
+          JOIN phleet.governed gov ON gov.relid = pg_partition_root(cmd.objid)
+         CROSS JOIN LATERAL pg_partition_tree(gov.relid) t
+          JOIN pg_class c ON c.oid = t.relid AND c.relkind = 'f'
+         WHERE cmd.classid = 'pg_class'::regclass
+         LIMIT 1
+    LOOP
+        RAISE EXCEPTION 'foreign table % cannot be a partition of governed table %', g.part, g.root
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Row-level security cannot be enabled on a foreign table: its rows would not be isolated.';
+    END LOOP;
     FOR g IN
         SELECT DISTINCT gov.relid, gov.controller_column
           FROM pg_event_trigger_ddl_commands() cmd
@@ -415,7 +429,7 @@ COMMENT ON FUNCTION phleet._on_sql_drop() IS
 REVOKE ALL ON FUNCTION phleet._on_ddl_end(), phleet._on_sql_drop() FROM PUBLIC;
 
 CREATE EVENT TRIGGER phleet_ddl_end ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE SCHEMA', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION phleet._on_ddl_end();
 CREATE EVENT TRIGGER phleet_sql_drop ON sql_drop
     WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')

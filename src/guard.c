@@ -116,7 +116,7 @@ static bool phleet_index_stats(PlannerInfo *root, Oid indexOid,
 							   AttrNumber indexattnum, VariableStatData *vardata);
 
 /*
- * Install both hooks.
+ * Install the hooks and phleet.hide_statistics.
  */
 void
 GuardInit(void)
@@ -198,9 +198,12 @@ phleet_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to bypass row-level security of governed table \"%s\"",
 						get_rel_name(rte->relid)),
-				 errdetail("The query reaches the table as role \"%s\", which bypasses row-level security, through a view or a SECURITY DEFINER function.",
+				 OidIsValid(rte->checkAsUser) ?
+				 errdetail("The query reaches the table through a view owned by role \"%s\", which bypasses row-level security.",
+						   GetUserNameFromId(checkas, false)) :
+				 errdetail("The query runs as role \"%s\", which bypasses row-level security: in a SECURITY DEFINER function it owns, or in a trigger, default or check of a table it owns that a foreign-key action runs.",
 						   GetUserNameFromId(checkas, false)),
-				 errhint("Make the view security_invoker, or give the view or function an owner without SUPERUSER or BYPASSRLS.")));
+				 errhint("Make the view security_invoker, or give the view, function or table an owner without SUPERUSER or BYPASSRLS.")));
 	}
 	return true;
 }
@@ -452,37 +455,34 @@ phleet_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg)
 	Oid			userid;
 	int			sec_context;
 
-	if (prev_fmgr)
-		prev_fmgr(event, flinfo, arg);
-	if (event == FHET_START)
+	if (event != FHET_START)
 	{
-		bool		clear = InNoForceRLSOperation();
-
-		if (fmgr_depth == fmgr_max)
-		{
-			int			newmax = fmgr_max ? fmgr_max * 2 : 64;
-
-			fmgr_cleared = fmgr_cleared ?
-				repalloc(fmgr_cleared, newmax) :
-				MemoryContextAlloc(TopMemoryContext, newmax);
-			fmgr_max = newmax;
-		}
-		fmgr_cleared[fmgr_depth++] = clear;
-		if (clear)
+		/* pop first: a previous hook that fails must not leave a level behind */
+		if (fmgr_depth > 0 && fmgr_cleared[--fmgr_depth] && event == FHET_END)
 		{
 			GetUserIdAndSecContext(&userid, &sec_context);
-			SetUserIdAndSecContext(userid, sec_context & ~SECURITY_NOFORCE_RLS);
+			if (!(sec_context & SECURITY_NOFORCE_RLS))
+				SetUserIdAndSecContext(userid, sec_context | SECURITY_NOFORCE_RLS);
 		}
+		if (prev_fmgr)
+			prev_fmgr(event, flinfo, arg);
 		return;
 	}
-	if (fmgr_depth == 0)
-		return;
-	if (fmgr_cleared[--fmgr_depth] && event == FHET_END)
+	if (prev_fmgr)
+		prev_fmgr(event, flinfo, arg);
+	if (fmgr_depth == fmgr_max)
 	{
-		GetUserIdAndSecContext(&userid, &sec_context);
-		if (!(sec_context & SECURITY_NOFORCE_RLS))
-			SetUserIdAndSecContext(userid, sec_context | SECURITY_NOFORCE_RLS);
+		int			newmax = fmgr_max ? fmgr_max * 2 : 64;
+
+		fmgr_cleared = fmgr_cleared ?
+			repalloc(fmgr_cleared, newmax * sizeof(bool)) :
+			MemoryContextAlloc(TopMemoryContext, newmax * sizeof(bool));
+		fmgr_max = newmax;
 	}
+	GetUserIdAndSecContext(&userid, &sec_context);
+	fmgr_cleared[fmgr_depth++] = (sec_context & SECURITY_NOFORCE_RLS) != 0;
+	if (sec_context & SECURITY_NOFORCE_RLS)
+		SetUserIdAndSecContext(userid, sec_context & ~SECURITY_NOFORCE_RLS);
 }
 
 /* every function has returned at the end of a transaction */
