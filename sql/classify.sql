@@ -140,6 +140,20 @@ COPY cl_leads (id, phone) FROM STDIN;
 23	garbage
 \.
 SELECT count(*) AS copied_rows FROM cl_leads WHERE id >= 20;
+-- a failing COPY's context names the line, never its content (PostgreSQL
+-- quotes the line there, and the server log gets the same context)
+\set SHOW_CONTEXT always
+COPY cl_leads (id, phone) FROM STDIN;
+24	not a phone
+\.
+COPY cl_leads (id, phone, note) FROM STDIN (FORMAT csv);
+20,+1 555 000 0024,"two
+lines"
+\.
+COPY cl_leads (id, phone) FROM STDIN;
+x	+1 555 000 0025
+\.
+\set SHOW_CONTEXT never
 -- no raw identifier is left anywhere in the table
 SELECT count(*) AS raw_values FROM cl_leads
  WHERE NOT (coalesce(phleet.is_pseudonym(phone), true) AND coalesce(phleet.is_pseudonym(email), true)

@@ -52,9 +52,47 @@
  * row-level security.  Returns false (doing nothing) for every other COPY,
  * which the caller hands to PostgreSQL.
  */
+/*
+ * Rethrow the error being handled without the input COPY quotes in its
+ * context ("COPY leads, line 3, column phone: \"+1 555 ...\"" becomes
+ * "COPY leads, line 3, column phone"): that line holds raw identifiers,
+ * and PostgreSQL writes the context to the server log, whatever the client
+ * did to keep values out of it (bind parameters do not apply to COPY data).
+ * The quote runs to the end of the context (a CSV field may hold newlines;
+ * COPY FROM STDIN is the outermost context there is).
+ */
+static void
+copy_rethrow_redacted(MemoryContext cxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	if (edata->context != NULL)
+	{
+		char	   *line = edata->context;
+
+		while (line != NULL)
+		{
+			char	   *next = strchr(line, '\n');
+			char	   *quote = strncmp(line, "COPY ", 5) == 0 ? strstr(line, ": \"") : NULL;
+
+			if (quote != NULL && (next == NULL || quote < next))
+			{
+				*quote = '\0';
+				break;
+			}
+			line = next ? next + 1 : NULL;
+		}
+	}
+	ReThrowError(edata);
+}
+
 bool
 phleet_copy_from(PlannedStmt *pstmt, const char *queryString, QueryCompletion *qc)
 {
+	MemoryContext oldcxt = CurrentMemoryContext;
 	CopyStmt   *stmt = (CopyStmt *) pstmt->utilityStmt;
 	Oid			relid;
 	bool		fires;
@@ -147,7 +185,15 @@ phleet_copy_from(PlannedStmt *pstmt, const char *queryString, QueryCompletion *q
 
 	cstate = BeginCopyFrom(pstate, rel, whereClause, NULL, false, NULL,
 						   stmt->attlist, stmt->options);
-	processed = CopyFrom(cstate);
+	PG_TRY();
+	{
+		processed = CopyFrom(cstate);
+	}
+	PG_CATCH();
+	{
+		copy_rethrow_redacted(oldcxt);
+	}
+	PG_END_TRY();
 	EndCopyFrom(cstate);
 
 	table_close(rel, NoLock);
