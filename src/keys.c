@@ -38,6 +38,7 @@
  */
 #include "phleet.h"
 #include "keys.h"
+#include "vault.h"
 
 #include <sys/stat.h>
 #include <openssl/crypto.h>
@@ -1009,6 +1010,20 @@ phleet_controller_forget(PG_FUNCTION_ARGS)
 	PreventInTransactionBlock(true, "phleet.controller_forget()");
 	PreventCommandIfReadOnly("phleet.controller_forget()");
 	PreventCommandIfParallelMode("phleet.controller_forget()");
+
+	/*
+	 * Wait for the transactions writing the controller's revealable columns
+	 * (their vault entries must be committed before the DELETE below reads
+	 * the vault) and keep new ones out until this one commits: they take the
+	 * lock before they fetch the key, and find it gone.  The DELETE needs a
+	 * snapshot taken after the wait.
+	 */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("phleet.controller_forget() must run at isolation level READ COMMITTED"),
+				 errhint("SET default_transaction_isolation = 'read committed' first.")));
+	phleet_vault_lock_exclusive(handle);
 
 	/* the exclusive lock keeps others from pruning the page under us */
 	rel = table_open(keys_relation(), AccessExclusiveLock);

@@ -64,6 +64,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
@@ -381,6 +382,13 @@ phleet_vault_lock(const char *controller)
 	PG_END_TRY();
 	locked_in = MyProc->lxid;
 	strlcpy(locked_for, controller, sizeof(locked_for));
+
+	/*
+	 * The lock may have been waited for behind phleet.controller_forget():
+	 * see what it committed (the key cache follows controller_keys) before
+	 * the caller fetches the controller's key.
+	 */
+	AcceptInvalidationMessages();
 }
 
 /*
@@ -395,12 +403,20 @@ Datum
 phleet_vault_lock_sql(PG_FUNCTION_ARGS)
 {
 	char	   *controller = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	LOCKTAG		tag;
 
 	phleet_check_handle(controller);
+	phleet_vault_lock_exclusive(controller);
+	PG_RETURN_VOID();
+}
+
+/* Wait for controller's vault writers and keep new ones out (transaction). */
+void
+phleet_vault_lock_exclusive(const char *controller)
+{
+	LOCKTAG		tag;
+
 	vault_locktag(&tag, controller);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	PG_RETURN_VOID();
 }
 
 void

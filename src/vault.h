@@ -20,6 +20,7 @@ extern void VaultInit(void);
  * or runs before it is written.  Writers of other controllers never wait.
  */
 extern void phleet_vault_lock(const char *controller);
+extern void phleet_vault_lock_exclusive(const char *controller);
 
 /*
  * Queue the encrypted normalized identifier norm[0..len) under pseudonym
