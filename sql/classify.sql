@@ -174,6 +174,16 @@ INSERT INTO cl_events_2026 VALUES (3, '+1 555 123 0000', '2026-07-01');
 SELECT tableoid::regclass, id, phone = phleet.pseudonym('+15551230000', 'phone') AS ok
   FROM cl_events ORDER BY id;
 SELECT phleet.leave();
+-- a partition key column cannot hold pseudonyms (rows are routed first)
+CREATE TABLE cl_hashed (id int, phone text) PARTITION BY HASH (phone);
+SELECT phleet.govern('cl_hashed');
+SELECT phleet.classify('cl_hashed', 'phone', 'communication', 'phone');
+SELECT phleet.classify('cl_hashed', 'phone', 'communication');   -- not an identifier: fine
+CREATE TABLE cl_listed (id int, email text, email_kind text) PARTITION BY LIST (lower(email));
+SELECT phleet.govern('cl_listed');
+SELECT phleet.classify('cl_listed', 'email', 'personal', 'email');
+SELECT phleet.classify('cl_listed', 'email_kind', 'personal', 'generic');   -- not in the key: fine
+DROP TABLE cl_hashed, cl_listed;
 
 -- schema changes: a classified column cannot be renamed or retyped away from
 -- text; dropping it drops its classification

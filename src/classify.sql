@@ -85,6 +85,20 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'The kinds are phone, email, ip, device and generic.';
         END IF;
+        -- rows are routed on the value as written, before the trigger
+        -- replaces it: PostgreSQL refuses the row that would then move
+        IF EXISTS (SELECT FROM pg_partition_tree(tbl) t
+                     JOIN pg_partitioned_table pt ON pt.partrelid = t.relid
+                    WHERE EXISTS (SELECT FROM unnest(pt.partattrs::int2[]) k(attnum)
+                                    JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = k.attnum
+                                   WHERE a.attname = col)
+                       OR (pt.partexprs IS NOT NULL
+                           AND pg_get_partkeydef(pt.partrelid) ~ ('\m' || regexp_replace(quote_ident(col), '([^[:alnum:]_])', '\\\1', 'g') || '\M'))) THEN
+            RAISE EXCEPTION 'cannot classify column "%" of table "%" as an identifier: it is in a partition key', col, tbl
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'Rows are routed to a partition on the value written, before phleet replaces it with a pseudonym.',
+                      HINT = 'Partition on another column.';
+        END IF;
         IF att.atttypid NOT IN ('text'::regtype, 'varchar'::regtype) THEN
             RAISE EXCEPTION 'column "%" of table "%" is of type %, not text', col, tbl, format_type(att.atttypid, att.atttypmod)
                 USING ERRCODE = 'datatype_mismatch',
