@@ -121,6 +121,9 @@ SELECT phleet.controller_forget('keys-nope');
 BEGIN;
 SELECT phleet.controller_forget('keys-a');
 ROLLBACK;
+SET default_transaction_isolation = 'repeatable read';
+SELECT phleet.controller_forget('keys-b');
+RESET default_transaction_isolation;
 RESET ROLE;
 SELECT count(*) AS keys_a_live FROM phleet.controller_keys WHERE controller = 'keys-a' AND wrapped_key IS NOT NULL;
 
