@@ -135,7 +135,7 @@ phleet_copy_from(PlannedStmt *pstmt, const char *queryString, QueryCompletion *q
 		{
 			RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(cur);
 
-			if (strcmp(policy->policy_name, "phleet_isolation") == 0 ||
+			if (strcmp(policy->policy_name, PHLEET_POLICY_NAME) == 0 ||
 				strcmp(policy->policy_name, "phleet_access") == 0)
 				continue;
 			if (policy->polcmd == '*' || policy->polcmd == ACL_INSERT_CHR)

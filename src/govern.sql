@@ -378,10 +378,10 @@ BEGIN
            AND i.inhparent NOT IN (SELECT gr.rel FROM phleet._governed_relations() gr)
          LIMIT 1
     LOOP
-            RAISE EXCEPTION 'governed table % cannot become a child of table %, which is not governed', g.child, g.parent
-                USING ERRCODE = 'feature_not_supported',
-                      DETAIL = 'A query of the parent would apply the parent''s row-level security, not phleet''s, to the governed table''s rows.',
-                      HINT = 'Govern the parent first, or keep the governed table out of inheritance and partitioning trees it does not root.';
+        RAISE EXCEPTION 'governed table % cannot become a child of table %, which is not governed', g.child, g.parent
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A query of the parent would apply the parent''s row-level security, not phleet''s, to the governed table''s rows.',
+                  HINT = 'Govern the parent first, or keep the governed table out of inheritance and partitioning trees it does not root.';
     END LOOP;
     -- a foreign table in a governed partition tree can carry no policy
     FOR g IN
@@ -409,7 +409,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION phleet._on_ddl_end() IS
-    'Internal event trigger: isolates partitions created or attached under a governed table, refuses plain inheritance from one';
+    'Internal event trigger: isolates partitions created or attached under a governed table; refuses inheritance from one, a governed table under an ungoverned parent, and foreign partitions';
 
 CREATE FUNCTION phleet._on_sql_drop()
 RETURNS event_trigger
@@ -434,5 +434,5 @@ CREATE EVENT TRIGGER phleet_ddl_end ON ddl_command_end
 CREATE EVENT TRIGGER phleet_sql_drop ON sql_drop
     WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
     EXECUTE FUNCTION phleet._on_sql_drop();
-COMMENT ON EVENT TRIGGER phleet_ddl_end IS 'phleet: isolates partitions created or attached under a governed table, refuses plain inheritance from one';
+COMMENT ON EVENT TRIGGER phleet_ddl_end IS 'phleet: isolates partitions created or attached under a governed table; refuses inheritance from one, a governed table under an ungoverned parent, and foreign partitions';
 COMMENT ON EVENT TRIGGER phleet_sql_drop IS 'phleet: forgets governed tables that are dropped';

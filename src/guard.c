@@ -66,27 +66,27 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
-#include "access/xact.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_statistic.h"
-#include "catalog/index.h"
-#include "nodes/nodeFuncs.h"
-#include "optimizer/planner.h"
-#include "utils/acl.h"
-#include "utils/fmgroids.h"
-#include "rewrite/rowsecurity.h"
-#include "utils/rls.h"
-#include "utils/rel.h"
-#include "utils/selfuncs.h"
-#include "utils/syscache.h"
-#include "utils/snapmgr.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
+#include "rewrite/rowsecurity.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/selfuncs.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms = NULL;
 static object_access_hook_type prev_object_access = NULL;
@@ -175,8 +175,7 @@ phleet_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation)
 	 */
 	GetUserIdAndSecContext(&userid, &sec_context);
 	if (sec_context & SECURITY_NOFORCE_RLS)
-		return phleet_internal_operation() || phleet_role_bypasses_rls(session_user) ||
-			guard_noforce_rtable(rangeTable, ereport_on_violation);
+		return guard_noforce_rtable(rangeTable, ereport_on_violation);
 
 	foreach(lc, rangeTable)
 	{
@@ -371,6 +370,9 @@ guard_noforce_rtable(List *rangeTable, bool ereport_on_violation)
 		if (check_enable_rls(rte->relid, rte->checkAsUser, true) == RLS_ENABLED ||
 			!phleet_relation_is_governed(rte->relid, NULL))
 			continue;
+		/* exemptions looked up only now: this runs for every foreign-key check */
+		if (phleet_internal_operation() || phleet_role_bypasses_rls(GetSessionUserId()))
+			return true;
 		if (!ereport_on_violation)
 			return false;
 		ereport(ERROR,
@@ -405,7 +407,7 @@ phleet_planner(Query *parse, const char *query_string, int cursorOptions,
 		result = prev_planner(parse, query_string, cursorOptions, boundParams);
 	else
 		result = standard_planner(parse, query_string, cursorOptions, boundParams);
-	if (check && InNoForceRLSOperation())
+	if (InNoForceRLSOperation())
 		(void) guard_noforce_rtable(result->rtable, true);
 	return result;
 }
