@@ -149,6 +149,14 @@ CREATE TRIGGER "phleet_stamp2" BEFORE UPDATE ON chk_parted FOR EACH ROW EXECUTE 
 SELECT * FROM check_mine();
 DROP TRIGGER zz_rewrite ON chk_leads;
 DROP TRIGGER phleet_stamp2 ON chk_parted;
+-- one that fires before it sees raw identifiers, once the table has any
+SET ROLE regress_check_admin;
+SELECT phleet.classify('chk_leads', 'phone', 'communication', 'phone');
+RESET ROLE;
+SELECT * FROM check_mine() WHERE severity = 'info';
+SET ROLE regress_check_admin;
+SELECT phleet.unclassify('chk_leads', 'phone');
+RESET ROLE;
 
 -- the controller column may not become nullable
 ALTER TABLE chk_leads ALTER COLUMN controller DROP NOT NULL;

@@ -174,6 +174,22 @@ INSERT INTO cl_events_2026 VALUES (3, '+1 555 123 0000', '2026-07-01');
 SELECT tableoid::regclass, id, phone = phleet.pseudonym('+15551230000', 'phone') AS ok
   FROM cl_events ORDER BY id;
 SELECT phleet.leave();
+-- a table attached with raw identifiers gets classify()'s notice, and
+-- pseudonymize_existing() of the root converts them
+CREATE TABLE cl_events_2024 (id int, phone text, at date NOT NULL, controller text NOT NULL);
+CREATE TABLE cl_events_2023 (LIKE cl_events_2024);
+SELECT phleet.enter('cl-a', for_session => true);
+INSERT INTO cl_events_2024 VALUES (4, '+1 555 123 0000', '2024-06-01', 'cl-a'),
+                                  (5, phleet.pseudonym('+1 555 123 0001', 'phone'), '2024-07-01', 'cl-a');
+INSERT INTO cl_events_2023 VALUES (6, phleet.pseudonym('+1 555 123 0001', 'phone'), '2023-07-01', 'cl-a');
+SELECT phleet.leave();
+ALTER TABLE cl_events ATTACH PARTITION cl_events_2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+ALTER TABLE cl_events ATTACH PARTITION cl_events_2023 FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');  -- no notice
+CALL phleet.pseudonymize_existing('cl_events', 'phone');
+SELECT phleet.enter('cl-a', for_session => true);
+SELECT tableoid::regclass, id, phone IN (phleet.pseudonym('+15551230000', 'phone'), phleet.pseudonym('+15551230001', 'phone')) AS ok
+  FROM cl_events WHERE id >= 4 ORDER BY id;
+SELECT phleet.leave();
 -- a partition key column cannot hold pseudonyms (rows are routed first)
 CREATE TABLE cl_hashed (id int, phone text) PARTITION BY HASH (phone);
 SELECT phleet.govern('cl_hashed');

@@ -142,11 +142,26 @@ BEGIN
     -- (and may rewrite) the stamped controller and the pseudonyms
     SELECT 'warning', pg_catalog.format('trigger %I on %s', t.tgname, gr.rel),
            'BEFORE ROW trigger fires after phleet_stamp: it could rewrite the controller column (COPY FROM would not catch it) or put raw identifiers in identifier columns',
-           'Rename the trigger so that its name sorts before "phleet_stamp", or make sure it changes neither the controller column nor identifier columns.'
+           'Rename the trigger so that its name sorts before "phleet_stamp" (it then sees raw identifiers), or make sure it changes neither the controller column nor identifier columns.'
       FROM phleet._governed_relations() gr
       JOIN pg_catalog.pg_trigger t ON t.tgrelid = gr.rel
      WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'
        AND t.tgname::text COLLATE "C" > 'phleet_stamp'
+       AND (t.tgtype & 1) <> 0                 -- ROW
+       AND (t.tgtype & 2) <> 0                 -- BEFORE
+       AND (t.tgtype & (4 | 16)) <> 0          -- INSERT or UPDATE
+    UNION ALL
+    -- and one before it sees the raw identifiers the application wrote
+    SELECT 'info', pg_catalog.format('trigger %I on %s', t.tgname, gr.rel),
+           pg_catalog.format('BEFORE ROW trigger fires before phleet_stamp: it sees raw values of identifier columns (%s)', k.cols),
+           'Make sure it keeps them nowhere else (another table, a log, NOTIFY); what it writes to those columns is still pseudonymized.'
+      FROM phleet._governed_relations() gr
+      JOIN pg_catalog.pg_trigger t ON t.tgrelid = gr.rel
+      JOIN LATERAL (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c.column_name), ', ' ORDER BY c.column_name) AS cols
+                      FROM phleet.classifications c
+                     WHERE c.relid = gr.root AND c.identifier IS NOT NULL) k ON k.cols IS NOT NULL
+     WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'
+       AND t.tgname::text COLLATE "C" < 'phleet_stamp'
        AND (t.tgtype & 1) <> 0                 -- ROW
        AND (t.tgtype & 2) <> 0                 -- BEFORE
        AND (t.tgtype & (4 | 16)) <> 0          -- INSERT or UPDATE

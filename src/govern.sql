@@ -26,7 +26,8 @@ SELECT pg_catalog.pg_extension_config_dump('phleet.governed', '');
 -- isolated (a partition just created or attached) must hold only rows of
 -- registered controllers, and, unless the role that attaches it is
 -- phleet_admin or superuser, only rows of the current controller: ATTACH
--- PARTITION must not slip rows into another controller's data.
+-- PARTITION must not slip rows into another controller's data.  Raw values
+-- in identifier columns of such a table get the notice classify() gives.
 CREATE FUNCTION phleet._isolate_relation(rel regclass, col name, refresh boolean)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
@@ -41,6 +42,8 @@ DECLARE
     ctl text := phleet.current_controller();
     stray text;
     n bigint;
+    idcol name;
+    raw boolean;
 BEGIN
     IF NOT refresh AND NOT EXISTS (SELECT FROM pg_policy p
                                    WHERE p.polrelid = rel AND p.polname = 'phleet_isolation') THEN
@@ -65,10 +68,20 @@ BEGIN
                                     ELSE format('In the context of controller %L only rows of that controller can join a governed table.', ctl) END,
                       HINT = 'Fix the rows, or let a member of phleet_admin attach the table.';
         END IF;
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = rel
-                   AND c.relrowsecurity AND c.relforcerowsecurity) THEN
-        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', rel);
+        -- identifier columns: a table that joins with raw values keeps them
+        -- until they are converted, as after classify() of a filled column
+        FOR idcol IN SELECT k.column_name FROM phleet.classifications k
+                      WHERE k.relid = coalesce(pg_partition_root(rel), rel) AND k.identifier IS NOT NULL
+                      ORDER BY k.column_name
+        LOOP
+            EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I IS NOT NULL AND NOT phleet.is_pseudonym(%I))',
+                           rel, idcol, idcol) INTO raw;
+            IF raw THEN
+                RAISE NOTICE 'column "%" of partition "%" holds values that are not pseudonyms yet', idcol, rel
+                    USING HINT = format('Convert them with: CALL phleet.pseudonymize_existing(%L, %L);',
+                                        coalesce(pg_partition_root(rel), rel)::text, idcol);
+            END IF;
+        END LOOP;
     END IF;
     IF refresh OR NOT EXISTS (SELECT FROM pg_policy p
                               WHERE p.polrelid = rel AND p.polname = 'phleet_isolation') THEN
@@ -85,6 +98,12 @@ BEGIN
         EXECUTE format('CREATE POLICY phleet_access ON %s AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)', rel);
         EXECUTE format('COMMENT ON POLICY phleet_access ON %s IS %L', rel,
                        'phleet: lets phleet_isolation decide; narrow further with RESTRICTIVE policies');
+    END IF;
+    -- last: this ALTER TABLE comes back through the event trigger, which
+    -- then finds the policies in place and leaves the relation alone
+    IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = rel
+                   AND c.relrowsecurity AND c.relforcerowsecurity) THEN
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', rel);
     END IF;
 END
 $$;
