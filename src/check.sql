@@ -316,12 +316,30 @@ BEGIN
     RETURN QUERY
     SELECT CASE WHEN e.evtname = 'phleet_ddl_end' THEN 'error' ELSE 'warning' END,
            pg_catalog.format('event trigger %I', e.evtname),
-           CASE WHEN e.evtname = 'phleet_ddl_end'
+           CASE e.evtname
+                WHEN 'phleet_ddl_end'
                 THEN 'event trigger is disabled: partitions created or attached later are not isolated'
-                ELSE 'event trigger is disabled: dropped governed tables stay in phleet.governed' END,
+                WHEN 'phleet_sql_drop'
+                THEN 'event trigger is disabled: dropped governed tables stay in phleet.governed'
+                WHEN 'phleet_retention_ddl_end'
+                THEN 'event trigger is disabled: renaming or dropping the time column of a retention policy stops the table''s purge'
+                ELSE 'event trigger is disabled: renaming a classified column or retyping an identifier column is not refused' END,
            pg_catalog.format('ALTER EVENT TRIGGER %I ENABLE;', e.evtname)
       FROM pg_catalog.pg_event_trigger e
-     WHERE e.evtname IN ('phleet_ddl_end', 'phleet_sql_drop') AND e.evtenabled = 'D';
+     WHERE e.evtname IN ('phleet_ddl_end', 'phleet_sql_drop', 'phleet_retention_ddl_end', 'phleet_classify_ddl_end')
+       AND e.evtenabled = 'D';
+
+    -- retention policies whose time column is gone or is no time any more
+    RETURN QUERY
+    SELECT DISTINCT 'error', pg_catalog.format('table %s', r.relid),
+           pg_catalog.format('retention policies name time column %I, which the table no longer has as a timestamptz, timestamp or date column: the purge skips the table',
+                             r.time_column),
+           'Set the policies again on the right column: phleet.unretain(), then phleet.retain().'
+      FROM phleet.retention_rules r
+      LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = r.relid AND a.attname = r.time_column
+                                          AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE a.atttypid IS NULL
+        OR a.atttypid NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype);
 
     -- partitions an interrupted purge detached and did not drop (their rows are past retention)
     RETURN QUERY

@@ -189,7 +189,13 @@ phleet_purge_count(PG_FUNCTION_ARGS)
 
 	heap = table_open(partid, AccessShareLock);
 	index = index_open(indexid, AccessShareLock);
-	if (index->rd_index->indrelid != partid ||
+	if (heap->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table with storage", RelationGetRelationName(heap)),
+				 errdetail("Only a leaf partition's rows can be counted from its index.")));
+	if (index->rd_rel->relkind != RELKIND_INDEX ||
+		index->rd_index->indrelid != partid ||
 		index->rd_rel->relam != BTREE_AM_OID ||
 		TupleDescAttr(RelationGetDescr(index), 0)->atttypid != TEXTOID)
 		ereport(ERROR,

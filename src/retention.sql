@@ -303,6 +303,50 @@ $$;
 COMMENT ON FUNCTION phleet.unretain(regclass, text) IS
     'Remove a table''s default retention policy, or one controller''s override';
 
+-- The purge finds a table's time column by name: renaming it, dropping it
+-- or changing it to a type that is not a time would stop the table's purge
+-- without a word.  Refused, as PostgreSQL refuses to drop what others
+-- depend on.
+CREATE FUNCTION phleet._retention_on_ddl_end()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT DISTINCT t.relid, t.time_column, a.atttypid
+          FROM (SELECT DISTINCT cmd.objid FROM pg_event_trigger_ddl_commands() cmd
+                 WHERE cmd.classid = 'pg_class'::regclass) cmd
+          JOIN phleet.retention_rules t ON t.relid::oid = cmd.objid
+          LEFT JOIN pg_attribute a ON a.attrelid = t.relid AND a.attname = t.time_column
+                                  AND a.attnum > 0 AND NOT a.attisdropped
+         WHERE a.atttypid IS NULL
+            OR a.atttypid NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype)
+    LOOP
+        IF r.atttypid IS NULL THEN
+            RAISE EXCEPTION 'cannot drop or rename column "%" of table "%"', r.time_column, r.relid
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = 'It is the time column of the table''s retention policies.',
+                      HINT = 'Remove the policies with phleet.unretain() first, then set them again on the new column with phleet.retain().';
+        END IF;
+        RAISE EXCEPTION 'time column "%" of table "%" must stay of type timestamptz, timestamp or date',
+                        r.time_column, r.relid
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'It is the time column of the table''s retention policies.';
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION phleet._retention_on_ddl_end() IS
+    'Internal event trigger: refuses to drop, rename or retype the time column of a retention policy';
+REVOKE ALL ON FUNCTION phleet._retention_on_ddl_end() FROM PUBLIC;
+CREATE EVENT TRIGGER phleet_retention_ddl_end ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION phleet._retention_on_ddl_end();
+COMMENT ON EVENT TRIGGER phleet_retention_ddl_end IS
+    'phleet: refuses dropping, renaming or retyping the time column of a retention policy';
+
 -- What is in force, per table with a policy and controller: the override,
 -- else the table's default, else nothing (source ''none'': never purged).
 CREATE VIEW phleet.retention_policies WITH (security_invoker = true) AS
@@ -720,6 +764,7 @@ BEGIN
       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
       JOIN pg_class hc ON hc.oid = i.indrelid
      WHERE i.indrelid = part AND ic.relam = (SELECT am.oid FROM pg_am am WHERE am.amname = 'btree')
+       AND hc.relkind = 'r' AND ic.relkind = 'i'   -- a partitioned partition has no storage: scan it
        AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
        AND a.attname = controller_column AND a.atttypid = 'text'::regtype
        AND hc.relallvisible >= hc.relpages / 2
@@ -1112,6 +1157,7 @@ RETURNS SETOF timestamptz
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET phleet.internal = on
+SET lock_timeout = '10s'
 AS $$
 DECLARE
     t record := phleet._purge_target(tbl);
@@ -1122,6 +1168,22 @@ BEGIN
     IF t.time_column IS NULL THEN
         RETURN;
     END IF;
+    -- the table first, waiting at most lock_timeout, then the holds: a lock
+    -- on the table (any role with UPDATE on it can take one) must neither
+    -- stall the run nor keep phleet.hold() waiting behind the holds' lock
+    BEGIN
+        EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', tbl);
+    EXCEPTION WHEN lock_not_available THEN
+        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, keep, cutoff,
+                                      finished, status, error)
+        SELECT run, tbl, tbl::text, p.controller, 'rows', p.keep, p.cutoff, clock_timestamp(), 'error',
+               format('could not lock the table within %s: another transaction holds a lock on it',
+                      current_setting('lock_timeout'))
+          FROM phleet._purge_policies(tbl) p;
+        RAISE WARNING 'purge: table % skipped: another transaction holds a lock on it', tbl
+            USING HINT = 'See pg_locks; the next purge tries again.';
+        RETURN;
+    END;
     LOCK TABLE phleet.legal_holds IN SHARE MODE;
     -- the controllers not under a hold that have expired rows, in one query
     -- (LIMIT: one index probe per controller, never a join over the table)

@@ -1,0 +1,83 @@
+-- Purging tables of unusual shape, and changes to a table that has
+-- retention policies: sub-partitioned partitions, the time column renamed,
+-- dropped or retyped.
+\set SHOW_CONTEXT never
+SET timezone = 'UTC';
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS phleet CASCADE;
+RESET client_min_messages;
+-- run ids of this file start at 600, whatever ran before
+SELECT setval('phleet.purge_runs_run_id_seq', 600, false);
+
+CREATE ROLE regress_ptab_admin LOGIN IN ROLE phleet_admin;
+CREATE ROLE regress_ptab_app LOGIN IN ROLE phleet_gateway;
+SELECT phleet.controller_create('ptab-a'), phleet.controller_create('ptab-b');
+
+-- a partition that is itself partitioned: its rows are counted by reading
+-- it (it has no storage of its own), and it is dropped as a whole
+CREATE TABLE ptab_events (id bigserial, at timestamptz NOT NULL, note text) PARTITION BY RANGE (at);
+CREATE TABLE ptab_events_old PARTITION OF ptab_events
+    FOR VALUES FROM ('2000-01-01') TO ('2001-01-01') PARTITION BY HASH (id);
+CREATE TABLE ptab_events_old_0 PARTITION OF ptab_events_old FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE ptab_events_old_1 PARTITION OF ptab_events_old FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+CREATE TABLE ptab_events_new PARTITION OF ptab_events FOR VALUES FROM ('2001-01-01') TO ('2100-01-01');
+SELECT phleet.govern('ptab_events');
+GRANT ALL ON ALL TABLES IN SCHEMA public TO regress_ptab_app;
+GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO regress_ptab_app;
+SET ROLE regress_ptab_app;
+BEGIN;
+SELECT phleet.enter('ptab-a');
+INSERT INTO ptab_events (at) SELECT timestamptz '2000-03-01' + g * interval '1 day' FROM generate_series(1, 10) g;
+INSERT INTO ptab_events (at) VALUES (now() - interval '1 day');
+COMMIT;
+BEGIN;
+SELECT phleet.enter('ptab-b');
+INSERT INTO ptab_events (at) SELECT timestamptz '2000-06-01' + g * interval '1 day' FROM generate_series(1, 5) g;
+COMMIT;
+RESET ROLE;
+-- (the C counter refuses a relation without storage)
+SELECT * FROM phleet._purge_count('ptab_events_old', 'ptab_events_old_controller_idx');
+SET ROLE regress_ptab_admin;
+SELECT phleet.retain('ptab_events', '30 days', 'at');
+SELECT table_name, controller, method, partition_name, rows_to_delete, rows_held
+  FROM phleet.purge_preview() WHERE table_name::text LIKE 'ptab%' ORDER BY controller, partition_name;
+SET client_min_messages = error;
+CALL phleet.purge();
+RESET client_min_messages;
+SELECT table_name, controller, method, partition_name, status, rows_deleted
+  FROM phleet.purge_log WHERE run_id >= 600 AND table_name LIKE '%ptab%' ORDER BY controller, partition_name;
+RESET ROLE;
+SELECT tableoid::regclass, count(*) FROM ptab_events GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS old_partitions_left FROM pg_class WHERE relname LIKE 'ptab_events_old%';
+
+-- the time column of a policy cannot be renamed, dropped or retyped: the
+-- purge would skip the table without a word
+CREATE TABLE ptab_notes (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, body text);
+SELECT phleet.govern('ptab_notes');
+SET ROLE regress_ptab_admin;
+SET client_min_messages = warning;
+SELECT phleet.retain('ptab_notes', '10 days', 'created_at');
+RESET client_min_messages;
+RESET ROLE;
+ALTER TABLE ptab_notes RENAME COLUMN created_at TO inserted_at;
+ALTER TABLE ptab_notes DROP COLUMN created_at;
+ALTER TABLE ptab_notes ALTER COLUMN created_at TYPE text;
+ALTER TABLE ptab_notes ALTER COLUMN created_at TYPE timestamp;   -- still a time: fine
+ALTER TABLE ptab_notes ALTER COLUMN created_at TYPE timestamptz;
+ALTER TABLE ptab_notes RENAME COLUMN body TO text_body;          -- another column: fine
+-- with the event trigger disabled, check() reports the broken policy
+ALTER EVENT TRIGGER phleet_retention_ddl_end DISABLE;
+ALTER TABLE ptab_notes RENAME COLUMN created_at TO inserted_at;
+SELECT severity, object, finding FROM phleet.check()
+ WHERE object ~ '(ptab_notes|phleet_retention_ddl_end)' AND finding !~ '^owner' ORDER BY 1, 2;
+ALTER TABLE ptab_notes RENAME COLUMN inserted_at TO created_at;
+ALTER EVENT TRIGGER phleet_retention_ddl_end ENABLE;
+-- without a policy the column is free
+SET ROLE regress_ptab_admin;
+SELECT phleet.unretain('ptab_notes');
+RESET ROLE;
+ALTER TABLE ptab_notes RENAME COLUMN created_at TO inserted_at;
+
+DROP TABLE ptab_events, ptab_notes;
+-- later files compare run ids with max(run_id): leave no run behind
+DELETE FROM phleet.purge_runs WHERE run_id >= 600;
