@@ -81,3 +81,37 @@ ALTER TABLE ptab_notes RENAME COLUMN created_at TO inserted_at;
 DROP TABLE ptab_events, ptab_notes;
 -- later files compare run ids with max(run_id): leave no run behind
 DELETE FROM phleet.purge_runs WHERE run_id >= 600;
+
+-- phleet's own logs: with phleet.log_retention set, a purge deletes audit
+-- rows and whole purge runs older than that; audit rows of a controller
+-- under a hold of all its data stay
+INSERT INTO phleet.purge_runs (run_id, started, finished, status, batch_rows, time_budget)
+VALUES (650, now() - interval '100 days', now() - interval '100 days', 'done', 10, '1 min'),
+       (651, now() - interval '10 days', now() - interval '10 days', 'done', 10, '1 min');
+INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, status)
+VALUES (650, 'pg_class'::regclass, 'old', 'ptab-a', 'rows', 'done'),
+       (651, 'pg_class'::regclass, 'recent', 'ptab-a', 'rows', 'done');
+INSERT INTO phleet.audit_log (at, session_role, role_name, controller, action, outcome, backend_pid)
+VALUES (now() - interval '100 days', 'x', 'x', 'ptab-a', 'reveal', 'denied', 1),
+       (now() - interval '100 days', 'x', 'x', 'ptab-b', 'reveal', 'denied', 1),
+       (now() - interval '10 days', 'x', 'x', 'ptab-a', 'reveal', 'denied', 1);
+SET ROLE regress_ptab_admin;
+SELECT phleet.hold('ptab-b', 'case 12') > 0 AS held;
+SET client_min_messages = error;
+CALL phleet.purge();                            -- phleet.log_retention 0: all kept
+RESET client_min_messages;
+SELECT count(*) FROM phleet.audit_log WHERE controller LIKE 'ptab%';
+SET phleet.log_retention = '30d';               -- superuser only
+RESET ROLE;
+SET phleet.log_retention = '30d';
+SET ROLE regress_ptab_admin;
+CALL phleet.purge();
+SELECT controller, at > now() - interval '30 days' AS recent FROM phleet.audit_log
+ WHERE controller LIKE 'ptab%' ORDER BY 1, 2;
+SELECT run_id FROM phleet.purge_runs WHERE run_id IN (650, 651);
+SELECT table_name FROM phleet.purge_log WHERE run_id IN (650, 651);
+SELECT phleet.release(h.id) FROM phleet.legal_holds h WHERE h.controller = 'ptab-b' AND h.released_at IS NULL;
+RESET ROLE;
+RESET phleet.log_retention;
+DELETE FROM phleet.purge_runs WHERE run_id >= 600;
+DELETE FROM phleet.audit_log WHERE controller LIKE 'ptab%';

@@ -65,6 +65,9 @@ static bool purge_partitions = true;
 /* phleet.vault_sweep_interval: minutes between prunings of a vault */
 static int	vault_sweep_interval = 1440;
 
+/* phleet.log_retention: minutes phleet's logs are kept (0: for ever) */
+static int	log_retention = 0;
+
 /*
  * Define the retention settings.
  */
@@ -87,6 +90,19 @@ RetentionInit(void)
 							"so that entries of rows the application deleted itself go too. 0: only after the purge deleted rows.",
 							&vault_sweep_interval,
 							1440,
+							0,
+							INT_MAX / 2,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL,
+							NULL,
+							NULL);
+	DefineCustomIntVariable("phleet.log_retention",
+							"How long phleet.purge() keeps phleet's own logs.",
+							"A purge deletes phleet.audit_log rows and whole runs of phleet.purge_runs and phleet.purge_log "
+							"older than this (audit rows of a controller under a hold of all its data stay). 0: kept for ever.",
+							&log_retention,
+							0,
 							0,
 							INT_MAX / 2,
 							PGC_SUSET,

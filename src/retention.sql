@@ -1842,6 +1842,38 @@ COMMENT ON FUNCTION phleet._purge_vault_delete(bigint, text) IS
 
 -- End a run: what is still running was stopped by the time budget; sum up,
 -- release the purge lock.
+-- Logs are data too.  With phleet.log_retention set, a purge deletes the
+-- audit_log rows and the whole purge runs (their purge_log rows go with
+-- them) older than that; audit rows of a controller under a hold of all its
+-- data stay.  purge_runs.finished is not indexed: one row per run is few.
+CREATE FUNCTION phleet._purge_logs(run bigint, OUT audit_rows bigint, OUT runs bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    keep interval := current_setting('phleet.log_retention')::interval;
+BEGIN
+    audit_rows := 0;
+    runs := 0;
+    IF keep <= interval '0' THEN
+        RETURN;
+    END IF;
+    DELETE FROM phleet.audit_log a
+     WHERE a.at < now() - keep
+       AND NOT EXISTS (SELECT FROM phleet.legal_holds h
+                        WHERE h.released_at IS NULL AND h.relid IS NULL AND h.controller = a.controller);
+    GET DIAGNOSTICS audit_rows = ROW_COUNT;
+    DELETE FROM phleet.purge_runs r
+     WHERE r.run_id <> run AND r.status <> 'running' AND coalesce(r.finished, r.started) < now() - keep;
+    GET DIAGNOSTICS runs = ROW_COUNT;
+    IF audit_rows > 0 OR runs > 0 THEN
+        RAISE NOTICE 'purge: % audit_log rows and % purge runs older than % deleted', audit_rows, runs, keep;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_logs(bigint) IS
+    'Internal: delete audit_log rows and purge runs older than phleet.log_retention';
+
 CREATE FUNCTION phleet._purge_finish(run bigint, stopped boolean,
     OUT status text, OUT rows_deleted bigint, OUT rows_held bigint, OUT partitions_dropped integer)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -2001,6 +2033,12 @@ BEGIN
                 EXIT WHEN b.status <> 'running';
             END LOOP;
         END LOOP;
+    END IF;
+
+    -- then phleet's own logs older than phleet.log_retention
+    IF NOT stopped THEN
+        PERFORM phleet._purge_logs(run_id);
+        COMMIT;
     END IF;
 
     SELECT * INTO summary FROM phleet._purge_finish(run_id, stopped);
@@ -2210,7 +2248,7 @@ REVOKE ALL ON FUNCTION
     phleet._purge_vault_read_committed(),
     phleet._purge_vault_delete(bigint, text),
     phleet._purge_finish(bigint, boolean), phleet._cron_check(),
-    phleet._purge_partition_counts(regclass, name)
+    phleet._purge_partition_counts(regclass, name), phleet._purge_logs(bigint)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) FROM PUBLIC;
 
@@ -2225,7 +2263,7 @@ GRANT EXECUTE ON FUNCTION
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
     phleet._purge_vault_delete(bigint, text),
-    phleet._purge_finish(bigint, boolean)
+    phleet._purge_finish(bigint, boolean), phleet._purge_logs(bigint)
 TO phleet_admin;
 GRANT EXECUTE ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) TO phleet_admin;
 
