@@ -11,6 +11,8 @@ DROP EXTENSION IF EXISTS pg_cron;
 RESET client_min_messages;
 
 -- no internal helper is callable by PUBLIC but the pure _identifier_valid()
+-- and _purge_reach() (it reads only catalogs; the retention_policies view
+-- calls it)
 SELECT p.oid::regprocedure FROM pg_proc p
  WHERE p.pronamespace = 'phleet'::regnamespace AND p.proname LIKE '\_%'
    AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1;

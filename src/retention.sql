@@ -24,7 +24,10 @@
 --   - Rows of a controller under a legal hold are never deleted: every batch
 --     takes a SHARE lock on phleet.legal_holds before it reads the holds, so
 --     a hold either commits before the batch looks (and the batch sees it) or
---     waits until the batch has committed.
+--     waits until the batch has committed.  A hold on a table also holds the
+--     controller's rows of every table whose deletes reach it through
+--     foreign-key actions (phleet._purge_reach()): their purge would delete
+--     or change the held rows.
 --   - No role can stop the purge by locking rows: a batch waits 50 ms for a
 --     row another transaction has locked, then deletes its window without
 --     the locked rows (FOR UPDATE SKIP LOCKED), which the next run deletes.
@@ -347,6 +350,37 @@ CREATE EVENT TRIGGER phleet_retention_ddl_end ON ddl_command_end
 COMMENT ON EVENT TRIGGER phleet_retention_ddl_end IS
     'phleet: refuses dropping, renaming or retyping the time column of a retention policy';
 
+-- The tables whose rows a DELETE on tbl deletes or changes: tbl, and, one
+-- after the other, every table with a foreign key whose action changes rows
+-- (ON DELETE CASCADE deletes them, SET NULL and SET DEFAULT update them; an
+-- updated row's key fires the ON UPDATE actions of keys that reference it)
+-- that references one of them or one of their partitions (a key to a
+-- partitioned table has a copy per referenced partition).  Each table is
+-- given with the root of its partition tree, the table a hold names.  A
+-- controller's rows of tbl are held when a hold covers any of these: purging
+-- them would delete or change its held rows there.
+-- Reads only catalogs: PUBLIC may call it (the retention_policies view does).
+CREATE FUNCTION phleet._purge_reach(tbl regclass)
+RETURNS regclass[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH RECURSIVE reach(rel, deleted) AS (
+    SELECT _purge_reach.tbl::oid, true
+    UNION
+    SELECT c.conrelid, r.deleted AND c.confdeltype = 'c'
+      FROM reach r
+     CROSS JOIN LATERAL (SELECT r.rel UNION SELECT t.relid FROM pg_partition_tree(r.rel::regclass) t) p(relid)
+      JOIN pg_constraint c ON c.contype = 'f' AND c.confrelid = p.relid
+     WHERE CASE WHEN r.deleted THEN c.confdeltype ELSE c.confupdtype END IN ('c', 'n', 'd'))
+SELECT array_agg(DISTINCT x.rel)
+  FROM reach r
+ CROSS JOIN LATERAL (VALUES (r.rel::regclass), (pg_partition_root(r.rel::regclass))) x(rel)
+ WHERE x.rel IS NOT NULL
+$$;
+COMMENT ON FUNCTION phleet._purge_reach(regclass) IS
+    'Internal: the table and every table a DELETE on it deletes or changes rows of through foreign-key actions, with their partition roots';
+
 -- What is in force, per table with a policy and controller: the override,
 -- else the table's default, else nothing (source ''none'': never purged).
 CREATE VIEW phleet.retention_policies WITH (security_invoker = true) AS
@@ -362,7 +396,7 @@ SELECT t.relid AS table_name,
        pg_catalog.now() - coalesce(o.keep, d.keep) AS cutoff,
        EXISTS (SELECT FROM phleet.legal_holds h
                 WHERE h.released_at IS NULL AND h.controller = c.handle
-                  AND (h.relid IS NULL OR h.relid = t.relid)) AS on_hold
+                  AND (h.relid IS NULL OR h.relid = ANY (phleet._purge_reach(t.relid)))) AS on_hold
   FROM (SELECT DISTINCT r.relid, r.time_column FROM phleet.retention_rules r) t
  CROSS JOIN phleet.controllers c
   LEFT JOIN phleet.retention_rules d ON d.relid = t.relid AND d.controller IS NULL
@@ -533,18 +567,34 @@ $$;
 COMMENT ON FUNCTION phleet._purge_target(regclass) IS
     'Internal: controller column, time column and its type of a table with a retention policy';
 
+-- The table through which an active legal hold covers a controller's rows
+-- in a table: the table itself (a hold on it, or on every table), else a
+-- table a DELETE on it reaches (phleet._purge_reach()); NULL when none does.
+CREATE FUNCTION phleet._held_via(controller text, tbl regclass)
+RETURNS regclass
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT coalesce(h.relid, _held_via.tbl)
+  FROM phleet.legal_holds h
+ WHERE h.released_at IS NULL AND h.controller = _held_via.controller
+   AND (h.relid IS NULL OR h.relid = ANY (phleet._purge_reach(_held_via.tbl)))
+ ORDER BY (h.relid IS NULL OR h.relid = _held_via.tbl) DESC, h.id
+ LIMIT 1
+$$;
+COMMENT ON FUNCTION phleet._held_via(text, regclass) IS
+    'Internal: the table whose active legal hold covers the controller''s rows in the table (itself, or one its deletes reach through foreign keys), NULL if none';
+
 -- Is a controller's data in a table under an active legal hold?
 CREATE FUNCTION phleet._held(controller text, tbl regclass)
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT EXISTS (SELECT FROM phleet.legal_holds h
-                WHERE h.released_at IS NULL AND h.controller = _held.controller
-                  AND (h.relid IS NULL OR h.relid = _held.tbl))
+SELECT phleet._held_via(_held.controller, _held.tbl) IS NOT NULL
 $$;
 COMMENT ON FUNCTION phleet._held(text, regclass) IS
-    'Internal: true while an active legal hold covers the controller''s rows in the table';
+    'Internal: true while an active legal hold covers the controller''s rows in the table, or in a table its deletes reach through foreign keys';
 
 -- Effective retention period of a controller in a table (override, else
 -- default), NULL when none applies.
@@ -692,6 +742,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     t record := phleet._purge_target(tbl);
+    reach regclass[] := phleet._purge_reach(tbl);
     ctrls text[];
     earliest timestamptz;
     blocked boolean;
@@ -718,7 +769,7 @@ BEGIN
                bool_or(k.keep IS NULL
                        OR EXISTS (SELECT FROM phleet.legal_holds h
                                    WHERE h.released_at IS NULL AND h.controller = x.c
-                                     AND (h.relid IS NULL OR h.relid = tbl)))
+                                     AND (h.relid IS NULL OR h.relid = ANY (reach))))
           INTO earliest, blocked
           FROM unnest(ctrls) AS x(c)
           CROSS JOIN LATERAL (
@@ -813,6 +864,7 @@ SET datestyle = 'ISO, YMD'
 AS $$
 DECLARE
     t record := phleet._purge_target(tbl);
+    reach regclass[];
     cands regclass[];
     uppers text[];
     chunk regclass[];
@@ -847,10 +899,12 @@ BEGIN
     -- attached and nothing recorded)
     PERFORM set_config('synchronous_commit', 'off', true);
     LOCK TABLE phleet.legal_holds IN SHARE MODE;
+    reach := phleet._purge_reach(tbl);
 
     -- Rows per controller of each locked candidate ($1, with upper bounds
     -- $2 of candidates $3), and whether every one of its controllers is past
-    -- its policy for the whole partition and none is under a hold (what
+    -- its policy for the whole partition and none is under a hold on the
+    -- table or on a table its deletes reach ($6) (what
     -- phleet._purge_partition_droppable() says, for all at once); an empty
     -- partition goes once it is past every policy of the table.
     q_check := format($q$
@@ -874,7 +928,7 @@ BEGIN
                                             (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = $4 AND r.controller IS NULL)) AS keep,
                                    EXISTS (SELECT FROM phleet.legal_holds h
                                             WHERE h.released_at IS NULL AND h.controller = z.c
-                                              AND (h.relid IS NULL OR h.relid = $4)) AS held) k) d) x
+                                              AND (h.relid IS NULL OR h.relid = ANY ($6))) AS held) k) d) x
          ORDER BY x.n$q$, t.time_type);
 
     -- candidates max_parts at a time, until max_parts may go
@@ -911,7 +965,7 @@ BEGIN
         n0 := cardinality(parts);
         m0 := cardinality(lp);
         BEGIN
-            FOR r IN EXECUTE q_check USING locked, uppers, cands, tbl, t.controller_column LOOP
+            FOR r IN EXECUTE q_check USING locked, uppers, cands, tbl, t.controller_column, reach LOOP
                 IF NOT r.droppable THEN
                     kept := kept || r.part::text;
                     CONTINUE;
@@ -1128,17 +1182,16 @@ COMMENT ON FUNCTION phleet._purge_drop_detached(bigint) IS
 
 -- Every controller with a policy in a table, by handle: the retention period
 -- in force (phleet._keep()), its cut-off now and whether a hold covers its
--- rows there (phleet._held()), for all controllers in one query.
+-- rows there, and through which table (phleet._held_via()), for all
+-- controllers in one query.
 CREATE FUNCTION phleet._purge_policies(tbl regclass)
-RETURNS TABLE (controller text, keep interval, cutoff timestamptz, held boolean)
+RETURNS TABLE (controller text, keep interval, cutoff timestamptz, held boolean, held_via regclass)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT x.handle, k.keep, now() - k.keep,
-       EXISTS (SELECT FROM phleet.legal_holds h
-                WHERE h.released_at IS NULL AND h.controller = x.handle
-                  AND (h.relid IS NULL OR h.relid = _purge_policies.tbl))
+SELECT x.handle, k.keep, now() - k.keep, v.via IS NOT NULL, v.via
   FROM phleet.controllers x
+ CROSS JOIN LATERAL (SELECT phleet._held_via(x.handle, _purge_policies.tbl) AS via) v
  CROSS JOIN LATERAL (
       SELECT coalesce((SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = _purge_policies.tbl AND r.controller = x.handle),
                       (SELECT r.keep FROM phleet.retention_rules r WHERE r.relid = _purge_policies.tbl AND r.controller IS NULL)) AS keep) k
@@ -1202,8 +1255,11 @@ BEGIN
                                               finished, status, rows_held, oldest_kept)
                 VALUES (run, tbl, tbl::text, c.controller, 'rows', c.keep, c.cutoff,
                         clock_timestamp(), 'held', n, phleet._oldest(c.controller, tbl));
-                RAISE NOTICE 'purge: table %, controller %: % expired rows kept under a legal hold',
-                    tbl, c.controller, n;
+                RAISE NOTICE 'purge: table %, controller %: % expired rows kept under a legal hold%',
+                    tbl, c.controller, n,
+                    CASE WHEN c.held_via <> tbl
+                         THEN format(' on table %s (its foreign keys would delete or change rows there)', c.held_via)
+                         ELSE '' END;
             END IF;
         ELSE
             INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, keep, cutoff)
@@ -1287,10 +1343,7 @@ BEGIN
     LOCK TABLE phleet.legal_holds IN SHARE MODE;
     FOR r IN
         SELECT l.id, l.controller,
-               t.time_column IS NOT NULL
-               AND EXISTS (SELECT FROM phleet.legal_holds h
-                            WHERE h.released_at IS NULL AND h.controller = l.controller
-                              AND (h.relid IS NULL OR h.relid = tbl)) AS held,
+               CASE WHEN t.time_column IS NOT NULL THEN phleet._held_via(l.controller, tbl) END AS held_via,
                coalesce(o.keep, d.keep) AS keep_now
           FROM phleet.purge_log l
           LEFT JOIN phleet.retention_rules o ON o.relid = tbl AND o.controller = l.controller
@@ -1299,7 +1352,7 @@ BEGIN
            AND l.cutoff = cohort AND l.status = 'running'
          ORDER BY l.controller
     LOOP
-        IF r.held THEN
+        IF r.held_via IS NOT NULL THEN
             EXECUTE format('SELECT count(*) FROM %s WHERE %I = $1 AND %I < $2::%s',
                            tbl, t.controller_column, t.time_column, t.time_type)
                 INTO n USING r.controller, cohort;
@@ -1307,8 +1360,12 @@ BEGIN
                SET status = 'held', rows_held = n, finished = clock_timestamp(),
                    oldest_kept = phleet._oldest(r.controller, tbl)
              WHERE l.id = r.id;
-            RAISE NOTICE 'purge: table %, controller %: legal hold placed, % expired rows kept',
-                tbl, r.controller, n;
+            RAISE NOTICE 'purge: table %, controller %: legal hold placed%, % expired rows kept',
+                tbl, r.controller,
+                CASE WHEN r.held_via <> tbl
+                     THEN format(' on table %s (its foreign keys would delete or change rows there)', r.held_via)
+                     ELSE '' END,
+                n;
         ELSIF t.time_column IS NULL OR r.keep_now IS NULL OR now() - r.keep_now < cohort THEN
             UPDATE phleet.purge_log l
                SET status = 'policy changed', finished = clock_timestamp()
@@ -1579,7 +1636,7 @@ COMMENT ON FUNCTION phleet._purge_vault_controllers(bigint) IS
 -- writes its entry again (or, for a pseudonym written as such, finds it
 -- gone, as after phleet.forget()).  Writers of other controllers never wait
 -- for it.  Not done under a legal hold of the controller on all its data or
--- on a table with a revealable column.
+-- on its rows of a table with a revealable column (phleet._purge_vault_held()).
 --
 -- Finding the unreferenced entries reads every row of the controller in
 -- revealable columns (an anti-join on pseudonym_mac()).  When every
@@ -1629,8 +1686,10 @@ COMMENT ON FUNCTION phleet._purge_vault_read_committed() IS
     'Internal: raises unless the transaction is at READ COMMITTED (a pruning''s snapshot must follow its lock)';
 
 -- True (and the purge_log row written) when a hold keeps the controller's
--- vault; takes the SHARE lock on phleet.legal_holds that orders holds and
--- purges.
+-- vault: a hold on all its data, or one that holds its rows of a table with
+-- a revealable column (on that table or on one its deletes reach,
+-- phleet._purge_reach()); takes the SHARE lock on phleet.legal_holds that
+-- orders holds and purges.
 CREATE FUNCTION phleet._purge_vault_held(run bigint, controller text)
 RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER
@@ -1643,7 +1702,7 @@ BEGIN
                     WHERE h.released_at IS NULL AND h.controller = _purge_vault_held.controller
                       AND (h.relid IS NULL
                            OR EXISTS (SELECT FROM phleet.classifications c
-                                       WHERE c.relid = h.relid AND c.reveal))) THEN
+                                       WHERE c.reveal AND h.relid = ANY (phleet._purge_reach(c.relid))))) THEN
         RETURN false;
     END IF;
     UPDATE phleet.purge_log l SET status = 'held', finished = clock_timestamp()
@@ -2236,6 +2295,7 @@ REVOKE ALL ON FUNCTION
     phleet.purge_preview(), phleet.schedule_purge(text), phleet.unschedule_purge(),
     phleet._purge_can_commit(), phleet._purge_lock(), phleet._purge_unlock(),
     phleet._purge_target(regclass), phleet._held(text, regclass),
+    phleet._held_via(text, regclass),
     phleet._keep(text, regclass), phleet._oldest(text, regclass, timestamptz),
     phleet._purge_start(integer, interval), phleet._purge_tables(),
     phleet._purge_partition_candidates(regclass, regclass),
