@@ -70,6 +70,7 @@ ALTER EVENT TRIGGER phleet_retention_ddl_end DISABLE;
 ALTER TABLE ptab_notes RENAME COLUMN created_at TO inserted_at;
 SELECT severity, object, finding FROM phleet.check()
  WHERE object ~ '(ptab_notes|phleet_retention_ddl_end)' AND finding !~ '^owner' ORDER BY 1, 2;
+SELECT count(*) FROM phleet.purge_preview() WHERE table_name::text = 'ptab_notes';
 ALTER TABLE ptab_notes RENAME COLUMN inserted_at TO created_at;
 ALTER EVENT TRIGGER phleet_retention_ddl_end ENABLE;
 -- without a policy the column is free
