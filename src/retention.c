@@ -29,6 +29,18 @@
  * state of the visibility map; only its speed depends on it.  The caller
  * holds a lock that keeps rows from coming or going.
  *
+ * phleet._purge_as_owner(tbl, query, args...) runs one DELETE of the purge
+ * as the owner of tbl, the way PostgreSQL runs VACUUM, ANALYZE and REFRESH
+ * MATERIALIZED VIEW: in a security-restricted operation, so that the
+ * table's triggers (and what they call) never run with the privileges of
+ * the extension owner.  SECURITY_NOFORCE_RLS, as in a foreign-key action,
+ * lets the owner's DELETE reach the rows of every controller; guard.c's
+ * fmgr hook clears that flag for the functions the DELETE fires, so they
+ * read with row-level security, outside any controller context (the
+ * entered one is cleared for the statement) and without phleet.internal.
+ * A table with rules on DELETE is refused: a rule's action is part of the
+ * statement itself and would read under the flag.
+ *
  *-------------------------------------------------------------------------
  */
 #include "phleet.h"
@@ -58,6 +70,7 @@ PG_FUNCTION_INFO_V1(phleet_purge_can_commit);
 PG_FUNCTION_INFO_V1(phleet_purge_lock);
 PG_FUNCTION_INFO_V1(phleet_purge_unlock);
 PG_FUNCTION_INFO_V1(phleet_purge_count);
+PG_FUNCTION_INFO_V1(phleet_purge_as_owner);
 
 /* phleet.purge_partitions: may phleet.purge() drop whole partitions? */
 static bool purge_partitions = true;
@@ -335,4 +348,115 @@ phleet_purge_count(PG_FUNCTION_ARGS)
 	values[1] = makeArrayResult(counts, CurrentMemoryContext);
 	values[2] = Int64GetDatum(fetches);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * phleet._purge_as_owner(tbl regclass, query text, VARIADIC args "any",
+ *                        OUT processed bigint, OUT result text)
+ *
+ * Runs query (a DELETE on tbl, with args as $1, $2, ...) as the owner of
+ * tbl in a security-restricted operation that bypasses the owner's FORCE
+ * ROW LEVEL SECURITY, with phleet.internal off and no controller entered.
+ * processed: the rows it processed; result: the first column of its first
+ * row, if it returns rows.  The user id and the settings are restored on
+ * return; on error, by the abort of the (sub)transaction.  Only for
+ * phleet's own functions (phleet.internal on); EXECUTE is revoked from
+ * PUBLIC.
+ */
+Datum
+phleet_purge_as_owner(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *query;
+	int			nargs = PG_NARGS() - 2;
+	Oid		   *argtypes;
+	Datum	   *values;
+	char	   *nulls;
+	Relation	rel;
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	int			i;
+	TupleDesc	tupdesc;
+	Datum		result[2];
+	bool		isnull[2] = {false, true};
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (!phleet_internal_operation())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("phleet._purge_as_owner() is for phleet's own purge functions"),
+				 errhint("Use CALL phleet.purge().")));
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		elog(ERROR, "phleet._purge_as_owner() needs a table and a query");
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		elog(ERROR, "phleet._purge_as_owner() takes its arguments one by one, not as a VARIADIC array");
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	relid = PG_GETARG_OID(0);
+	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	argtypes = palloc0(sizeof(Oid) * Max(nargs, 1));
+	values = palloc0(sizeof(Datum) * Max(nargs, 1));
+	nulls = palloc0(Max(nargs, 1));
+	for (i = 0; i < nargs; i++)
+	{
+		argtypes[i] = get_fn_expr_argtype(fcinfo->flinfo, i + 2);
+		if (!OidIsValid(argtypes[i]) || argtypes[i] == UNKNOWNOID)
+			elog(ERROR, "argument %d of phleet._purge_as_owner() has no known type", i + 1);
+		values[i] = PG_GETARG_DATUM(i + 2);
+		nulls[i] = PG_ARGISNULL(i + 2) ? 'n' : ' ';
+	}
+
+	/* the lock the DELETE takes anyway */
+	rel = table_open(relid, RowExclusiveLock);
+	owner = rel->rd_rel->relowner;
+	if (rel->rd_rules != NULL)
+	{
+		for (i = 0; i < rel->rd_rules->numLocks; i++)
+			if (rel->rd_rules->rules[i]->event == CMD_DELETE)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("phleet.purge() cannot delete rows of table \"%s\": it has rules on DELETE",
+								RelationGetRelationName(rel)),
+						 errdetail("The purge deletes as the table's owner with row-level security bypassed; a rule's action would run the same way."),
+						 errhint("Replace the rule by a trigger.")));
+	}
+	table_close(rel, NoLock);
+
+	/* as a function's SET clause would: undone on return and on error */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("phleet.internal", "off", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option(PHLEET_CONTEXT_GUC, "", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(query, nargs, argtypes, values, nulls, false, 0) < 0)
+		elog(ERROR, "could not run the purge's statement on \"%s\"", get_rel_name(relid));
+	result[0] = Int64GetDatum((int64) SPI_processed);
+	if (SPI_tuptable != NULL && SPI_processed > 0)
+	{
+		char	   *first = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (first != NULL)
+		{
+			/* out of SPI's memory, which SPI_finish() frees */
+			MemoryContext spicxt = MemoryContextSwitchTo(caller);
+
+			result[1] = CStringGetTextDatum(first);
+			isnull[1] = false;
+			MemoryContextSwitchTo(spicxt);
+		}
+	}
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	AtEOXact_GUC(true, save_nestlevel);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, isnull)));
 }

@@ -17,6 +17,10 @@
 --     phleet_gateway.  The helpers take no cut-off from their caller: each
 --     batch re-reads the policies and the holds itself, so calling a helper
 --     directly can never delete more than phleet.purge() would.
+--   - The helpers' DELETEs run as the table's owner (phleet._purge_as_owner(),
+--     a security-restricted operation, as PostgreSQL runs VACUUM), never as
+--     the extension owner: the triggers they fire get the owner's privileges,
+--     row-level security, no phleet.internal and no controller context.
 --   - A session-level lock makes purges of one database run one at a time:
 --     a second purge skips with a NOTICE.  It is a user lock, which only
 --     phleet._purge_lock() takes (executable by the extension owner alone):
@@ -1274,6 +1278,23 @@ $$;
 COMMENT ON FUNCTION phleet._purge_begin_table(bigint, regclass) IS
     'Internal: log the controllers a purge will work on in a table; returns the cohorts'' cut-offs';
 
+-- Run one DELETE of the purge on tbl (query, with args as $1, $2, ...) as
+-- the table's owner, in a security-restricted operation that bypasses the
+-- owner's FORCE ROW LEVEL SECURITY, as PostgreSQL runs maintenance on
+-- behalf of a table: the table's triggers, and what a foreign-key action
+-- runs, never run as the extension owner.  They run as the owner (or the
+-- referencing table's owner) with row-level security, without
+-- phleet.internal and outside any entered controller context.  Refuses a
+-- table with rules on DELETE.  processed: rows processed; result: the
+-- first column of the first row the statement returns.
+CREATE FUNCTION phleet._purge_as_owner(tbl regclass, query text, VARIADIC args "any",
+    OUT processed bigint, OUT result text)
+AS 'MODULE_PATHNAME', 'phleet_purge_as_owner'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION phleet._purge_as_owner(regclass, text, "any") IS
+    'Internal: run a DELETE of the purge as the table''s owner in a security-restricted operation';
+REVOKE ALL ON FUNCTION phleet._purge_as_owner(regclass, text, "any") FROM PUBLIC;
+
 -- One batch: delete at most batch_rows expired rows of one cohort (the
 -- controllers of a table sharing a cut-off), oldest first, and account for
 -- them in purge_log in the same transaction.
@@ -1318,6 +1339,7 @@ DECLARE
     skip_locked boolean := false;
     met_locks boolean := false;
     counted text;
+    part_counted text;
     pc text[];
     pn bigint[];
     dc text[] := '{}';
@@ -1439,9 +1461,9 @@ BEGIN
             PERFORM set_config('lock_timeout', '50ms', true);
             IF NOT by_ctid AND n > 0 THEN
                 BEGIN
-                    EXECUTE format('DELETE FROM %s WHERE %s AND (%s) = $5', tbl, q_filter, q_count)
-                        USING cs, lo, hi, batch_rows + 1, counted;
-                    GET DIAGNOSTICS deleted = ROW_COUNT;
+                    SELECT x.processed INTO deleted
+                      FROM phleet._purge_as_owner(tbl, format('DELETE FROM %s WHERE %s AND (%s) = $5', tbl, q_filter, q_count),
+                                                  cs, lo, hi, batch_rows + 1, counted) x;
                     IF deleted <> n THEN
                         -- rows changed between the count and the DELETE
                         RAISE EXCEPTION USING ERRCODE = 'PH001';
@@ -1466,11 +1488,17 @@ BEGIN
                                              GROUP BY 1', tbl, q_filter)
                     USING cs, lo, hi, CASE WHEN by_ctid THEN batch_rows END
                 LOOP
-                    EXECUTE format('WITH d AS (DELETE FROM ONLY %s WHERE ctid = ANY($4) AND %s RETURNING %I AS c)
-                                    SELECT coalesce(array_agg(s.c), ''{}''), coalesce(array_agg(s.n), ''{}'')
-                                      FROM (SELECT d.c, count(*) AS n FROM d GROUP BY d.c) s',
-                                   leaf.rel, q_filter, t.controller_column)
-                        INTO part_c, part_n USING cs, lo, hi, leaf.tids;
+                    -- (as the owner of the partition it names)
+                    SELECT x.result INTO part_counted
+                      FROM phleet._purge_as_owner(leaf.rel,
+                               format('WITH d AS (DELETE FROM ONLY %s WHERE ctid = ANY($4) AND %s RETURNING %I AS c)
+                                       SELECT coalesce(string_agg(s.c || '':'' || s.n, '',''), '''')
+                                         FROM (SELECT d.c, count(*) AS n FROM d GROUP BY d.c) s',
+                                      leaf.rel, q_filter, t.controller_column),
+                               cs, lo, hi, leaf.tids) x;
+                    SELECT array_agg(split_part(x, ':', 1)), array_agg(split_part(x, ':', 2)::bigint)
+                      INTO part_c, part_n
+                      FROM unnest(string_to_array(nullif(part_counted, ''), ',')) AS x;
                     dc := dc || part_c;
                     dn := dn || part_n;
                 END LOOP;
@@ -1540,7 +1568,8 @@ BEGIN
             FOREACH c IN ARRAY cs LOOP
                 BEGIN
                     PERFORM set_config('lock_timeout', '50ms', true);
-                    EXECUTE format('DELETE FROM %s WHERE %s', tbl, q_filter) USING ARRAY[c], lo, hi;
+                    PERFORM phleet._purge_as_owner(tbl, format('DELETE FROM %s WHERE %s', tbl, q_filter),
+                                                   ARRAY[c], lo, hi);
                     RAISE EXCEPTION USING ERRCODE = 'PH002';
                 EXCEPTION
                     WHEN SQLSTATE 'PH002' OR lock_not_available THEN
