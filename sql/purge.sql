@@ -182,7 +182,7 @@ INSERT INTO pur_children SELECT id FROM pur_events WHERE at < now() - interval '
 SET ROLE regress_purge_admin;
 CALL phleet.purge();
 SELECT table_name, controller, status, rows_deleted, error
-  FROM phleet.purge_log WHERE run_id = (SELECT max(run_id) FROM phleet.purge_log) ORDER BY table_name;
+  FROM phleet.purge_log WHERE run_id = (SELECT max(run_id) FROM phleet.purge_log) ORDER BY table_name, controller;
 SELECT status FROM phleet.purge_runs ORDER BY run_id DESC LIMIT 1;
 RESET ROLE;
 DROP TABLE pur_children;

@@ -175,6 +175,22 @@ BEGIN
       JOIN pg_catalog.pg_roles o ON o.oid = c.relowner
      WHERE o.rolcanlogin;
 
+    -- foreign keys into a governed table by a key without its controller
+    -- column: foreign-key checks ignore row-level security, so a controller
+    -- may reference another's rows (probing them, and keeping them from
+    -- being deleted, by the purge too)
+    RETURN QUERY
+    SELECT 'warning', pg_catalog.format('foreign key %I on %s', k.conname, k.conrelid::regclass),
+           pg_catalog.format('references %s by a key without its controller column %I: a controller can reference another controller''s rows, which then cannot be deleted (the purge leaves them)',
+                             k.confrelid::regclass, gr.col),
+           pg_catalog.format('Reference a key that includes the controller column: UNIQUE (%I, ...) on %s and FOREIGN KEY (<controller column>, ...) REFERENCES %s (%I, ...).',
+                             gr.col, k.confrelid::regclass, k.confrelid::regclass, gr.col)
+      FROM pg_catalog.pg_constraint k
+      JOIN phleet._governed_relations() gr ON gr.rel = k.confrelid
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attname = gr.col
+     WHERE k.contype = 'f' AND k.conparentid = 0
+       AND NOT a.attnum = ANY (k.confkey);
+
     -- phleet's policies left on a table that is no longer governed (a
     -- detached partition, a copy): its writes are not stamped
     RETURN QUERY

@@ -630,7 +630,14 @@ BEGIN
     IF t.time_column IS NULL THEN
         RETURN NULL;
     END IF;
-    EXECUTE format('SELECT min(%1$I)::timestamptz FROM %2$s WHERE %3$I = $1 AND ($2::timestamptz IS NULL OR %1$I >= $2::%4$s)',
+    -- a timestamp or date within two days of the ends of timestamptz's range
+    -- may have no timestamptz in the session's time zone (and dates go far
+    -- beyond it): such values are reported as -infinity or infinity, never
+    -- raise an error
+    EXECUTE format('SELECT CASE WHEN s.m BETWEEN ''4714-11-26 BC''::%4$s AND ''294276-12-29''::%4$s THEN s.m::timestamptz
+                                WHEN s.m < ''4714-11-26 BC''::%4$s THEN ''-infinity''
+                                WHEN s.m IS NOT NULL THEN ''infinity'' END
+                      FROM (SELECT min(%1$I) AS m FROM %2$s WHERE %3$I = $1 AND ($2::timestamptz IS NULL OR %1$I >= $2::%4$s)) s',
                    t.time_column, tbl, t.controller_column, t.time_type)
         INTO oldest USING controller, since;
     RETURN oldest;
@@ -1295,18 +1302,121 @@ COMMENT ON FUNCTION phleet._purge_as_owner(regclass, text, "any") IS
     'Internal: run a DELETE of the purge as the table''s owner in a security-restricted operation';
 REVOKE ALL ON FUNCTION phleet._purge_as_owner(regclass, text, "any") FROM PUBLIC;
 
+-- The window of a batch: [lo, hi) over the controllers cs, holding at most
+-- batch_rows of their rows (count: "controller:count,..." from q_count, the
+-- caller's counting query, and n their sum), or, when even the narrowest
+-- window holds more, that window with by_ctid set.  Without lo it starts at
+-- the oldest expired row (lo NULL: none).  Rows at -infinity, older than
+-- any other, get a window of their own, [-infinity, the oldest finite
+-- time), lo '-infinity': window arithmetic on infinite times would raise
+-- (PostgreSQL 15 refuses to subtract them) or never move.  Widths are
+-- computed in the column's own type (a timestamp near the ends of its range
+-- may have no timestamptz in the session's time zone).
+CREATE FUNCTION phleet._purge_window(tbl regclass, cs text[], cohort timestamptz, batch_rows integer,
+    q_count text, INOUT lo text, INOUT width interval,
+    OUT hi text, OUT at_end boolean, OUT n bigint, OUT counted text, OUT by_ctid boolean)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := phleet._purge_target(tbl);
+    q_window text;
+    q_finite text;
+    q_width text;
+    neg boolean;
+    moves boolean;
+    halved interval;
+    hi2 text;
+    moves2 boolean;
+    at_end2 boolean;
+BEGIN
+    by_ctid := false;
+    q_window := format('SELECT least(($1::%1$s + $2)::%1$s, $3::%1$s)::text,
+                               least(($1::%1$s + $2)::%1$s, $3::%1$s) > $1::%1$s,
+                               ($1::%1$s + $2)::%1$s >= $3::%1$s', t.time_type);
+    -- the oldest finite time of the controllers
+    q_finite := format('SELECT min(s.m)::text FROM unnest($1) AS x(c),
+                               LATERAL (SELECT min(%1$I) AS m FROM %2$s WHERE %3$I = x.c AND %1$I > ''-infinity'') s',
+                       t.time_column, tbl, t.controller_column);
+    q_width := CASE WHEN t.time_type = 'timestamp with time zone' THEN 'SELECT $2 - $1::timestamptz'
+                    ELSE format('SELECT $2::%1$s::timestamp - $1::%1$s::timestamp', t.time_type) END;
+    IF lo IS NULL THEN
+        EXECUTE q_finite INTO lo USING cs;
+        EXECUTE format('SELECT $1::%1$s >= $2::%1$s', t.time_type) INTO at_end USING lo, cohort;
+        IF lo IS NULL OR at_end THEN
+            lo := NULL;
+            width := NULL;
+        ELSE
+            EXECUTE q_width INTO width USING lo, cohort;
+        END IF;
+        EXECUTE format('SELECT EXISTS (SELECT FROM unnest($1) AS x(c)
+                                        WHERE EXISTS (SELECT FROM %s WHERE %I = x.c AND %I = ''-infinity''))',
+                       tbl, t.controller_column, t.time_column)
+            INTO neg USING cs;
+        IF neg THEN
+            lo := '-infinity';
+        END IF;
+    END IF;
+    IF lo IS NULL THEN
+        RETURN;
+    END IF;
+
+    IF lo = '-infinity' THEN
+        -- [-infinity, oldest finite time or cut-off): its rows all have one
+        -- time, it is never split by time
+        EXECUTE q_finite INTO hi USING cs;
+        EXECUTE format('SELECT least($1::%1$s, $2::%1$s)::text, least($1::%1$s, $2::%1$s) >= $2::%1$s', t.time_type)
+            INTO hi, at_end USING hi, cohort;
+        IF NOT at_end THEN
+            -- the first finite window's, narrowed by the batch after this one
+            EXECUTE q_width INTO width USING hi, cohort;
+        END IF;
+        EXECUTE q_count INTO counted USING cs, lo, hi, batch_rows + 1;
+        SELECT coalesce(sum(split_part(x, ':', 2)::bigint), 0) INTO n
+          FROM unnest(string_to_array(nullif(counted, ''), ',')) AS x;
+        by_ctid := n > batch_rows;
+        RETURN;
+    END IF;
+
+    -- a window [lo, hi) that moves past lo and holds at most batch_rows rows
+    LOOP
+        EXECUTE q_window INTO hi, moves, at_end USING lo, width, cohort;
+        EXIT WHEN moves;
+        width := width * 2 + interval '1 microsecond';
+    END LOOP;
+    LOOP
+        EXECUTE q_count INTO counted USING cs, lo, hi, batch_rows + 1;
+        SELECT coalesce(sum(split_part(x, ':', 2)::bigint), 0) INTO n
+          FROM unnest(string_to_array(nullif(counted, ''), ',')) AS x;
+        EXIT WHEN n <= batch_rows;
+        halved := width / 2;
+        EXECUTE q_window INTO hi2, moves2, at_end2 USING lo, halved, cohort;
+        IF NOT moves2 THEN
+            by_ctid := true;
+            EXIT;
+        END IF;
+        width := halved;
+        hi := hi2;
+        at_end := at_end2;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_window(regclass, text[], timestamptz, integer, text, text, interval) IS
+    'Internal: the time window of a purge batch';
+
 -- One batch: delete at most batch_rows expired rows of one cohort (the
 -- controllers of a table sharing a cut-off), oldest first, and account for
 -- them in purge_log in the same transaction.
 --
 -- Rows are taken by time window [lo, hi) over all the cohort's controllers
 -- at once, so one batch touches neighbouring heap pages, as a plain DELETE
--- does.  A count per controller through the (controller, time) index
--- shrinks the window until it holds at most batch_rows rows; when even the
--- narrowest window holds more (many rows with one time value), rows are
--- taken by ctid.  The next window's width adapts to the rows found.
--- Controllers that got a hold, or whose policy no longer allows the
--- cohort's cut-off, leave the cohort before anything is deleted.
+-- does (phleet._purge_window).  A count per controller through the
+-- (controller, time) index shrinks the window until it holds at most
+-- batch_rows rows; when even the narrowest window holds more (many rows
+-- with one time value), rows are taken by ctid.  The next window's width
+-- adapts to the rows found.  Controllers that got a hold, or whose policy
+-- no longer allows the cohort's cut-off, leave the cohort before anything
+-- is deleted.
 --
 -- The per-controller counts logged are exact without RETURNING (which costs
 -- more than the count): the DELETE carries the count as a guard evaluated
@@ -1314,6 +1424,14 @@ REVOKE ALL ON FUNCTION phleet._purge_as_owner(regclass, text, "any") FROM PUBLIC
 -- exactly the rows counted, and then deleted rows are a subset of them; when
 -- it deleted all of them the counts are exact, otherwise (rows changed
 -- under it) the batch is undone and done again with RETURNING.
+--
+-- No row keeps another's: when the window's DELETE fails (a row that
+-- references an expired one, ON DELETE RESTRICT, possibly of another
+-- controller: foreign-key checks ignore row-level security), the window is
+-- deleted in pieces, halved until the rows that fail are found one by one;
+-- they stay, their controllers' log rows get the error, and the rest goes.
+-- When the window cannot even be found for the cohort, each controller's
+-- is looked for alone, and those that fail stop.
 CREATE FUNCTION phleet._purge_batch(run bigint, tbl regclass, cohort timestamptz, batch_rows integer,
     lo text, width interval,
     OUT status text, OUT deleted bigint, OUT next_lo text, OUT next_width interval)
@@ -1326,36 +1444,50 @@ AS $$
 DECLARE
     t record := phleet._purge_target(tbl);
     r record;
+    w record;
     cs text[];
     n bigint;
     hi text;
-    moves boolean;
     at_end boolean;
-    halved interval;
-    hi2 text;
-    moves2 boolean;
-    at_end2 boolean;
     by_ctid boolean := false;
     skip_locked boolean := false;
     met_locks boolean := false;
+    locked bigint := 0;
     counted text;
     part_counted text;
-    pc text[];
-    pn bigint[];
     dc text[] := '{}';
     dn bigint[] := '{}';
     part_c text[];
     part_n bigint[];
+    piece_c text[];
+    piece_n bigint[];
     leaf record;
     so_far bigint;
     took interval;
     msg text;
-    q_window text;
+    state text;
     q_filter text;
     q_count text;
     c text;
     c_msg text;
+    c_state text;
     failed text[] := '{}';
+    -- the failed window, piece by piece
+    rels oid[];
+    tids tid[];
+    ctl text[];
+    ats text[];
+    ps integer[];
+    pe integer[];
+    s integer;
+    e integer;
+    attempts integer := 0;
+    bad_c text[] := '{}';
+    bad_msg text[] := '{}';
+    about_rows boolean := false;
+    resume text;
+    passed boolean;
+    n_left bigint;
 BEGIN
     status := 'more';
     deleted := 0;
@@ -1403,9 +1535,6 @@ BEGIN
 
     q_filter := format('%I = ANY($1) AND %I >= $2::%s AND %I < $3::%s',
                        t.controller_column, t.time_column, t.time_type, t.time_column, t.time_type);
-    q_window := format('SELECT least(($1::%1$s + $2)::%1$s, $3::%1$s)::text,
-                               least(($1::%1$s + $2)::%1$s, $3::%1$s) > $1::%1$s,
-                               ($1::%1$s + $2)::%1$s >= $3::%1$s', t.time_type);
     -- rows per controller in the window, "controller:count,...", counting
     -- at most $4 rows
     q_count := format('SELECT coalesce(string_agg(s.c || '':'' || s.n, '','' ORDER BY s.c), '''')
@@ -1413,43 +1542,45 @@ BEGIN
                                  FROM (SELECT %I AS c FROM %s WHERE %s LIMIT $4) w GROUP BY w.c) s',
                       t.controller_column, tbl, q_filter);
     BEGIN
-        IF lo IS NULL THEN
-            EXECUTE format('SELECT min(s.m)::text FROM unnest($1) AS x(c),
-                                   LATERAL (SELECT min(%I) AS m FROM %s WHERE %I = x.c) s',
-                           t.time_column, tbl, t.controller_column)
-                INTO lo USING cs;
-            EXECUTE format('SELECT $1::%1$s >= $2::%1$s', t.time_type) INTO at_end USING lo, cohort;
-            IF lo IS NULL OR at_end THEN
-                lo := NULL;
-                width := NULL;
-            ELSE
-                EXECUTE format('SELECT $2 - $1::%s::timestamptz', t.time_type) INTO width USING lo, cohort;
+        BEGIN
+            SELECT * INTO w FROM phleet._purge_window(tbl, cs, cohort, batch_rows, q_count, lo, width);
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+            -- no window for the cohort: one controller's rows must not stop
+            -- the others', so each one's window is looked for alone; those
+            -- that fail stop, and the batch is done again without them
+            IF cardinality(cs) > 1 THEN
+                FOREACH c IN ARRAY cs LOOP
+                    BEGIN
+                        PERFORM phleet._purge_window(tbl, ARRAY[c], cohort, batch_rows, q_count, lo, width);
+                    EXCEPTION WHEN OTHERS THEN
+                        GET STACKED DIAGNOSTICS c_msg = MESSAGE_TEXT;
+                        failed := failed || c;
+                        UPDATE phleet.purge_log l
+                           SET status = 'error', error = c_msg, finished = clock_timestamp()
+                         WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
+                           AND l.cutoff = cohort AND l.status = 'running' AND l.controller = c;
+                        RAISE WARNING 'purge: table %, controller % stopped: %', tbl, c, c_msg
+                            USING HINT = 'See phleet.purge_log; the next purge tries again.';
+                    END;
+                END LOOP;
+                IF cardinality(failed) BETWEEN 1 AND cardinality(cs) - 1 THEN
+                    next_lo := lo;
+                    next_width := width;
+                    RETURN;
+                END IF;
             END IF;
-        END IF;
+            RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = state;
+        END;
+        lo := w.lo;
+        width := w.width;
+        hi := w.hi;
+        at_end := w.at_end;
+        n := w.n;
+        counted := w.counted;
+        by_ctid := w.by_ctid;
 
         IF lo IS NOT NULL THEN
-            -- a window [lo, hi) that moves past lo and holds at most batch_rows rows
-            LOOP
-                EXECUTE q_window INTO hi, moves, at_end USING lo, width, cohort;
-                EXIT WHEN moves;
-                width := width * 2 + interval '1 microsecond';
-            END LOOP;
-            LOOP
-                EXECUTE q_count INTO counted USING cs, lo, hi, batch_rows + 1;
-                SELECT coalesce(sum(split_part(x, ':', 2)::bigint), 0) INTO n
-                  FROM unnest(string_to_array(nullif(counted, ''), ',')) AS x;
-                EXIT WHEN n <= batch_rows;
-                halved := width / 2;
-                EXECUTE q_window INTO hi2, moves2, at_end2 USING lo, halved, cohort;
-                IF NOT moves2 THEN
-                    by_ctid := true;
-                    EXIT;
-                END IF;
-                width := halved;
-                hi := hi2;
-                at_end := at_end2;
-            END LOOP;
-
             -- Rows another transaction has locked (SELECT ... FOR UPDATE, an
             -- UPDATE or DELETE in progress) are skipped, not waited for: any
             -- role can lock rows of its own, and a batch that waited for them
@@ -1459,54 +1590,163 @@ BEGIN
             -- the window is deleted again without the locked rows.
             EXECUTE format('LOCK TABLE ONLY %s IN ROW EXCLUSIVE MODE', tbl);
             PERFORM set_config('lock_timeout', '50ms', true);
-            IF NOT by_ctid AND n > 0 THEN
-                BEGIN
-                    SELECT x.processed INTO deleted
-                      FROM phleet._purge_as_owner(tbl, format('DELETE FROM %s WHERE %s AND (%s) = $5', tbl, q_filter, q_count),
-                                                  cs, lo, hi, batch_rows + 1, counted) x;
-                    IF deleted <> n THEN
-                        -- rows changed between the count and the DELETE
-                        RAISE EXCEPTION USING ERRCODE = 'PH001';
+            -- (a deferred foreign key would fail at the procedure's COMMIT,
+            -- out of reach of the handler below)
+            SET CONSTRAINTS ALL IMMEDIATE;
+            BEGIN
+                IF NOT by_ctid AND n > 0 THEN
+                    BEGIN
+                        -- (every DELETE as the table's owner: phleet._purge_as_owner())
+                        SELECT x.processed INTO deleted
+                          FROM phleet._purge_as_owner(tbl, format('DELETE FROM %s WHERE %s AND (%s) = $5',
+                                                                  tbl, q_filter, q_count),
+                                                      cs, lo, hi, batch_rows + 1, counted) x;
+                        IF deleted <> n THEN
+                            -- rows changed between the count and the DELETE
+                            RAISE EXCEPTION USING ERRCODE = 'PH001';
+                        END IF;
+                        SELECT array_agg(split_part(x, ':', 1)), array_agg(split_part(x, ':', 2)::bigint)
+                          INTO dc, dn
+                          FROM unnest(string_to_array(counted, ',')) AS x;
+                    EXCEPTION
+                        WHEN SQLSTATE 'PH001' THEN
+                            skip_locked := true;
+                        WHEN lock_not_available THEN
+                            skip_locked := true;
+                            met_locks := true;
+                    END;
+                END IF;
+                IF by_ctid OR skip_locked THEN
+                    -- by ctid, rows locked by others left out (a window too narrow
+                    -- to split: batch_rows at a time; otherwise all of it)
+                    FOR leaf IN EXECUTE format('SELECT s.tableoid::regclass AS rel, array_agg(s.ctid) AS tids
+                                                  FROM (SELECT tableoid, ctid FROM %s WHERE %s
+                                                         LIMIT $4 FOR UPDATE SKIP LOCKED) s
+                                                 GROUP BY 1', tbl, q_filter)
+                        USING cs, lo, hi, CASE WHEN by_ctid THEN batch_rows END
+                    LOOP
+                        -- (as the owner of the partition it names)
+                        SELECT x.result INTO part_counted
+                          FROM phleet._purge_as_owner(leaf.rel,
+                                   format('WITH d AS (DELETE FROM ONLY %s WHERE ctid = ANY($4) AND %s RETURNING %I AS c)
+                                           SELECT coalesce(string_agg(s.c || '':'' || s.n, '',''), '''')
+                                             FROM (SELECT d.c, count(*) AS n FROM d GROUP BY d.c) s',
+                                          leaf.rel, q_filter, t.controller_column),
+                                   cs, lo, hi, leaf.tids) x;
+                        SELECT array_agg(split_part(x, ':', 1)), array_agg(split_part(x, ':', 2)::bigint)
+                          INTO part_c, part_n
+                          FROM unnest(string_to_array(nullif(part_counted, ''), ',')) AS x;
+                        dc := dc || part_c;
+                        dn := dn || part_n;
+                    END LOOP;
+                END IF;
+                IF met_locks THEN
+                    SELECT n - coalesce(sum(x), 0) INTO locked FROM unnest(dn) AS x;
+                END IF;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+                -- The window's DELETE failed.  Its rows (oldest first; those
+                -- others have locked left out) are deleted in pieces, each in
+                -- a subtransaction: a piece that fails is halved, a single
+                -- row that fails stays.  At most 48 pieces per batch (with
+                -- the batch's own, a backend caches the XIDs of 64
+                -- subtransactions; more would make other sessions' snapshots
+                -- look in pg_subtrans); the next batch goes on from the first
+                -- row not tried.
+                dc := '{}';
+                dn := '{}';
+                EXECUTE format('SELECT coalesce(array_agg(s.rel ORDER BY s.at, s.rel, s.tid), ''{}''),
+                                       coalesce(array_agg(s.tid ORDER BY s.at, s.rel, s.tid), ''{}''),
+                                       coalesce(array_agg(s.c ORDER BY s.at, s.rel, s.tid), ''{}''),
+                                       coalesce(array_agg(s.at::text ORDER BY s.at, s.rel, s.tid), ''{}'')
+                                  FROM (SELECT tableoid AS rel, ctid AS tid, %I AS c, %I AS at FROM %s WHERE %s
+                                         LIMIT $4 FOR UPDATE SKIP LOCKED) s',
+                               t.controller_column, t.time_column, tbl, q_filter)
+                    INTO rels, tids, ctl, ats USING cs, lo, hi, CASE WHEN by_ctid THEN batch_rows END;
+                IF NOT by_ctid THEN
+                    locked := greatest(n - cardinality(tids), 0);
+                END IF;
+                IF cardinality(tids) > 1 THEN
+                    -- (the whole failed already)
+                    ps := ARRAY[cardinality(tids) / 2 + 1, 1];
+                    pe := ARRAY[cardinality(tids), cardinality(tids) / 2];
+                ELSIF cardinality(tids) = 1 THEN
+                    ps := ARRAY[1];
+                    pe := ARRAY[1];
+                END IF;
+                WHILE cardinality(ps) > 0 LOOP
+                    s := ps[cardinality(ps)];
+                    e := pe[cardinality(pe)];
+                    IF attempts = 48 THEN
+                        resume := ats[s];
+                        EXIT;
                     END IF;
-                    SELECT array_agg(split_part(x, ':', 1)), array_agg(split_part(x, ':', 2)::bigint)
-                      INTO dc, dn
-                      FROM unnest(string_to_array(counted, ',')) AS x;
-                EXCEPTION
-                    WHEN SQLSTATE 'PH001' THEN
-                        skip_locked := true;
-                    WHEN lock_not_available THEN
-                        skip_locked := true;
-                        met_locks := true;
-                END;
-            END IF;
-            IF by_ctid OR skip_locked THEN
-                -- by ctid, rows locked by others left out (a window too narrow
-                -- to split: batch_rows at a time; otherwise all of it)
-                FOR leaf IN EXECUTE format('SELECT s.tableoid::regclass AS rel, array_agg(s.ctid) AS tids
-                                              FROM (SELECT tableoid, ctid FROM %s WHERE %s
-                                                     LIMIT $4 FOR UPDATE SKIP LOCKED) s
-                                             GROUP BY 1', tbl, q_filter)
-                    USING cs, lo, hi, CASE WHEN by_ctid THEN batch_rows END
-                LOOP
-                    -- (as the owner of the partition it names)
-                    SELECT x.result INTO part_counted
-                      FROM phleet._purge_as_owner(leaf.rel,
-                               format('WITH d AS (DELETE FROM ONLY %s WHERE ctid = ANY($4) AND %s RETURNING %I AS c)
-                                       SELECT coalesce(string_agg(s.c || '':'' || s.n, '',''), '''')
-                                         FROM (SELECT d.c, count(*) AS n FROM d GROUP BY d.c) s',
-                                      leaf.rel, q_filter, t.controller_column),
-                               cs, lo, hi, leaf.tids) x;
-                    SELECT array_agg(split_part(x, ':', 1)), array_agg(split_part(x, ':', 2)::bigint)
-                      INTO part_c, part_n
-                      FROM unnest(string_to_array(nullif(part_counted, ''), ',')) AS x;
-                    dc := dc || part_c;
-                    dn := dn || part_n;
+                    ps := ps[1:cardinality(ps) - 1];
+                    pe := pe[1:cardinality(pe) - 1];
+                    attempts := attempts + 1;
+                    BEGIN
+                        piece_c := '{}';
+                        piece_n := '{}';
+                        FOR leaf IN SELECT x.rel::regclass AS rel, array_agg(x.tid) AS tids
+                                      FROM unnest(rels[s:e], tids[s:e]) AS x(rel, tid) GROUP BY x.rel
+                        LOOP
+                            SELECT x.result INTO part_counted
+                              FROM phleet._purge_as_owner(leaf.rel,
+                                       format('WITH d AS (DELETE FROM ONLY %s WHERE ctid = ANY($4) AND %s RETURNING %I AS c)
+                                               SELECT coalesce(string_agg(s.c || '':'' || s.n, '',''), '''')
+                                                 FROM (SELECT d.c, count(*) AS n FROM d GROUP BY d.c) s',
+                                              leaf.rel, q_filter, t.controller_column),
+                                       cs, lo, hi, leaf.tids) x;
+                            SELECT array_agg(split_part(x, ':', 1)), array_agg(split_part(x, ':', 2)::bigint)
+                              INTO part_c, part_n
+                              FROM unnest(string_to_array(nullif(part_counted, ''), ',')) AS x;
+                            piece_c := piece_c || part_c;
+                            piece_n := piece_n || part_n;
+                        END LOOP;
+                        dc := dc || piece_c;
+                        dn := dn || piece_n;
+                    EXCEPTION WHEN OTHERS THEN
+                        GET STACKED DIAGNOSTICS c_msg = MESSAGE_TEXT, c_state = RETURNED_SQLSTATE;
+                        IF s < e THEN
+                            ps := ps || ARRAY[(s + e) / 2 + 1, s];
+                            pe := pe || ARRAY[e, (s + e) / 2];
+                        ELSIF c_state = '55P03' THEN
+                            locked := locked + 1;
+                        ELSE
+                            bad_c := bad_c || ctl[s];
+                            bad_msg := bad_msg || c_msg;
+                            -- (integrity_constraint_violation: about this row)
+                            about_rows := about_rows OR c_state LIKE '23%';
+                        END IF;
+                    END;
                 END LOOP;
-            END IF;
+                SELECT coalesce(sum(x), 0) INTO deleted FROM unnest(dn) AS x;
+                IF deleted = 0 AND cardinality(bad_c) > 0 AND NOT about_rows THEN
+                    -- not about some rows (a trigger refusing every DELETE):
+                    -- the cohort stops
+                    RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = state;
+                END IF;
+                IF resume IS NOT NULL AND deleted = 0 THEN
+                    -- nothing deleted: unless the batch got past some time,
+                    -- the next one starts past the time it is stuck at (its
+                    -- rows not tried are left for the next purge)
+                    EXECUTE format('SELECT $1::%1$s > $2::%1$s', t.time_type) INTO passed USING resume, ats[1];
+                    IF NOT passed THEN
+                        resume := (SELECT x.at FROM unnest(ats) AS x(at) WHERE x.at <> resume LIMIT 1);
+                    END IF;
+                END IF;
+                -- the rows that stay: their controllers' log rows say why
+                -- (at the end of the cohort, with how many expired rows are left)
+                UPDATE phleet.purge_log l
+                   SET error = coalesce(l.error, x.m)
+                  FROM (SELECT y.c, min(y.m) AS m FROM unnest(bad_c, bad_msg) AS y(c, m) GROUP BY y.c) x
+                 WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
+                   AND l.cutoff = cohort AND l.status = 'running' AND l.controller = x.c;
+            END;
             SELECT coalesce(sum(x), 0) INTO deleted FROM unnest(dn) AS x;
-            IF met_locks AND deleted < n THEN
+            IF locked > 0 THEN
                 RAISE NOTICE 'purge: table %: % expired rows locked by other transactions left for the next purge',
-                    tbl, n - deleted;
+                    tbl, locked;
             END IF;
             -- a narrow window whose every row is locked is passed
             by_ctid := by_ctid AND deleted > 0;
@@ -1531,17 +1771,40 @@ BEGIN
                 so_far;
         END IF;
 
-        IF lo IS NULL OR (at_end AND NOT by_ctid) THEN
+        IF resume IS NOT NULL THEN
+            next_lo := resume;
+            next_width := width;
+        ELSIF lo IS NULL OR (at_end AND NOT by_ctid) THEN
             status := 'done';
-            FOR r IN SELECT l.id, l.controller, l.rows_deleted FROM phleet.purge_log l
+            FOR r IN SELECT l.id, l.controller, l.rows_deleted, l.error FROM phleet.purge_log l
                       WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
                         AND l.cutoff = cohort AND l.status = 'running'
                       ORDER BY l.controller
             LOOP
+                IF r.error IS NOT NULL THEN
+                    -- rows that could not be deleted: how many expired rows
+                    -- are left (with those locked by others or written with
+                    -- an old time meanwhile), for the next purge to try again
+                    EXECUTE format('SELECT count(*) FROM %s WHERE %I = $1 AND %I < $2::%s',
+                                   tbl, t.controller_column, t.time_column, t.time_type)
+                        INTO n_left USING r.controller, cohort;
+                    IF n_left > 0 THEN
+                        UPDATE phleet.purge_log l
+                           SET status = 'error', finished = clock_timestamp(),
+                               error = format('%s expired rows left: %s', n_left, r.error),
+                               oldest_kept = phleet._oldest(r.controller, tbl),
+                               longest_batch = coalesce(l.longest_batch, took)
+                         WHERE l.id = r.id;
+                        RAISE WARNING 'purge: table %, controller %: % rows deleted, % expired rows left: %',
+                            tbl, r.controller, r.rows_deleted, n_left, r.error
+                            USING HINT = 'See phleet.purge_log; the next purge tries again.';
+                        CONTINUE;
+                    END IF;
+                END IF;
                 -- (rows older than the cut-off written while the run went by
                 -- are left for the next run, and not reported here)
                 UPDATE phleet.purge_log l
-                   SET status = 'done', finished = clock_timestamp(),
+                   SET status = 'done', finished = clock_timestamp(), error = NULL,
                        oldest_kept = phleet._oldest(r.controller, tbl, cohort),
                        longest_batch = coalesce(l.longest_batch, took)
                  WHERE l.id = r.id;
@@ -1560,38 +1823,8 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
         deleted := 0;
-        -- One controller's rows must not stop the others' (a row of its own
-        -- that references its expired row, ON DELETE RESTRICT): try each
-        -- controller's part of the window alone, undone, and take out those
-        -- that fail; the window is then done again without them.
-        IF cardinality(cs) > 1 AND hi IS NOT NULL THEN
-            FOREACH c IN ARRAY cs LOOP
-                BEGIN
-                    PERFORM set_config('lock_timeout', '50ms', true);
-                    PERFORM phleet._purge_as_owner(tbl, format('DELETE FROM %s WHERE %s', tbl, q_filter),
-                                                   ARRAY[c], lo, hi);
-                    RAISE EXCEPTION USING ERRCODE = 'PH002';
-                EXCEPTION
-                    WHEN SQLSTATE 'PH002' OR lock_not_available THEN
-                        NULL;
-                    WHEN OTHERS THEN
-                        GET STACKED DIAGNOSTICS c_msg = MESSAGE_TEXT;
-                        failed := failed || c;
-                        UPDATE phleet.purge_log l
-                           SET status = 'error', error = c_msg, finished = clock_timestamp()
-                         WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
-                           AND l.cutoff = cohort AND l.status = 'running' AND l.controller = c;
-                        RAISE WARNING 'purge: table %, controller % stopped: %', tbl, c, c_msg
-                            USING HINT = 'See phleet.purge_log; the next purge tries again.';
-                END;
-            END LOOP;
-            IF cardinality(failed) BETWEEN 1 AND cardinality(cs) - 1 THEN
-                status := 'more';
-                next_lo := lo;
-                next_width := width;
-                RETURN;
-            END IF;
-        END IF;
+        next_lo := NULL;
+        next_width := NULL;
         UPDATE phleet.purge_log l
            SET status = 'error', error = msg, finished = clock_timestamp()
          WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
@@ -2334,6 +2567,7 @@ REVOKE ALL ON FUNCTION
     phleet._purge_partition_droppable(regclass, regclass, text, text[]),
     phleet._purge_partitions(bigint, regclass, integer), phleet._purge_drop_detached(bigint),
     phleet._purge_policies(regclass), phleet._purge_begin_table(bigint, regclass),
+    phleet._purge_window(regclass, text[], timestamptz, integer, text, text, interval),
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
     phleet._purge_vault_indexed(regclass, name, name), phleet._purge_vault_held(bigint, text),
