@@ -51,11 +51,13 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "access/xloginsert.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/fd.h"
 #include "tcop/pquery.h"
 #include "utils/builtins.h"
@@ -654,10 +656,14 @@ key_row_unwrap(const char *handle, KeyRow *row, uint8 *key)
 /*
  * Connect to SPI running as the owner of phleet's tables (the owner of
  * phleet.controller_keys), so that phleet can read and write its own tables
- * whatever the calling role may do.  phleet_spi_as_owner_end() undoes both.
+ * whatever the calling role may do, with search_path pg_catalog, pg_temp:
+ * that owner is the extension's, a superuser, and the caller's search_path
+ * could otherwise slip in an operator or function of its own (run as that
+ * superuser).  phleet_spi_as_owner_end() undoes all three; on error, the
+ * abort of the (sub)transaction does.
  */
 void
-phleet_spi_as_owner_begin(Oid *save_userid, int *save_sec)
+phleet_spi_as_owner_begin(Oid *save_userid, int *save_sec, int *save_nestlevel)
 {
 	Oid			owner;
 	Relation	rel = table_open(keys_relation(), AccessShareLock);
@@ -667,14 +673,19 @@ phleet_spi_as_owner_begin(Oid *save_userid, int *save_sec)
 	GetUserIdAndSecContext(save_userid, save_sec);
 	SetUserIdAndSecContext(owner, *save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	*save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 }
 
 void
-phleet_spi_as_owner_end(Oid save_userid, int save_sec)
+phleet_spi_as_owner_end(Oid save_userid, int save_sec, int save_nestlevel)
 {
 	SPI_finish();
+	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
@@ -692,6 +703,7 @@ key_create(const char *handle)
 	Datum		values[3];
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 
 	if (!master_get(false, &m))
 		master_no_key_error();
@@ -706,12 +718,12 @@ key_create(const char *handle)
 	values[0] = CStringGetTextDatum(handle);
 	values[1] = PointerGetDatum(wrapped);
 	values[2] = CStringGetTextDatum(m->id);
-	phleet_spi_as_owner_begin(&save_userid, &save_sec);
+	phleet_spi_as_owner_begin(&save_userid, &save_sec, &save_nestlevel);
 	if (SPI_execute_with_args("INSERT INTO phleet.controller_keys (controller, wrapped_key, master_key_id) "
 							  "VALUES ($1, $2, $3) ON CONFLICT (controller) DO NOTHING",
 							  3, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store the key of controller \"%s\"", handle);
-	phleet_spi_as_owner_end(save_userid, save_sec);
+	phleet_spi_as_owner_end(save_userid, save_sec, save_nestlevel);
 	CommandCounterIncrement();
 }
 
@@ -931,6 +943,7 @@ phleet_rewrap_keys(PG_FUNCTION_ARGS)
 		uint8		wrapped[VARHDRSZ + WRAPPED_LEN];
 		Oid			argtypes[3] = {TEXTOID, BYTEAOID, TEXTOID};
 		Datum		values[3];
+		size_t		j;
 
 		if (id != NULL && strcmp(id, cur->id) == 0)
 			continue;
@@ -942,6 +955,13 @@ phleet_rewrap_keys(PG_FUNCTION_ARGS)
 					 errmsg("wrapped key of controller \"%s\" has %d bytes, not %d",
 							handle, (int) VARSIZE_ANY_EXHDR(b), WRAPPED_LEN)));
 		memcpy(row.wrapped, VARDATA_ANY(b), WRAPPED_LEN);
+		/* zeroed by a controller_forget() that then failed: forgotten */
+		row.forgotten = true;
+		for (j = 0; j < WRAPPED_LEN; j++)
+			if (row.wrapped[j] != 0)
+				row.forgotten = false;
+		if (row.forgotten)
+			continue;
 		strlcpy(row.master_id, id ? id : "", sizeof(row.master_id));
 		key_row_unwrap(handle, &row, key);
 		if (!master_get(false, &cur))
@@ -977,6 +997,79 @@ phleet_rewrap_keys(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Zero the wrapped key of handle in every version of its row in rel (every
+ * tuple on every page, dead ones too), page by page: each page changed is
+ * written to the WAL as a whole image taken after the change, so neither
+ * the WAL written from here on nor a base backup holds the key.  The caller
+ * holds an AccessExclusiveLock on rel.
+ */
+static void
+keys_wipe(Relation rel, const char *handle)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	BlockNumber blkno;
+
+	for (blkno = 0; blkno < nblocks; blkno++)
+	{
+		Buffer		buf = ReadBuffer(rel, blkno);
+		Page		page;
+		OffsetNumber off;
+		OffsetNumber maxoff;
+		OffsetNumber hits[MaxHeapTuplesPerPage];
+		int			nhits = 0;
+		int			i;
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			HeapTupleData tup;
+			bool		isnull;
+			Datum		d;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			tup.t_data = (HeapTupleHeader) PageGetItem(page, iid);
+			tup.t_len = ItemIdGetLength(iid);
+			tup.t_tableOid = RelationGetRelid(rel);
+			ItemPointerSet(&tup.t_self, blkno, off);
+			d = heap_getattr(&tup, Anum_keys_controller, desc, &isnull);
+			if (isnull || strcmp(TextDatumGetCString(d), handle) != 0)
+				continue;
+			d = heap_getattr(&tup, Anum_keys_wrapped_key, desc, &isnull);
+			if (isnull || VARATT_IS_EXTERNAL(DatumGetPointer(d)) ||
+				VARATT_IS_COMPRESSED(DatumGetPointer(d)))
+				continue;		/* (a key is never compressed or toasted) */
+			hits[nhits++] = off;
+		}
+		if (nhits > 0)
+		{
+			START_CRIT_SECTION();
+			for (i = 0; i < nhits; i++)
+			{
+				ItemId		iid = PageGetItemId(page, hits[i]);
+				HeapTupleData tup;
+				bool		isnull;
+				struct varlena *w;
+
+				tup.t_data = (HeapTupleHeader) PageGetItem(page, iid);
+				tup.t_len = ItemIdGetLength(iid);
+				w = (struct varlena *) DatumGetPointer(heap_getattr(&tup, Anum_keys_wrapped_key, desc, &isnull));
+				memset(VARDATA_ANY(w), 0, VARSIZE_ANY_EXHDR(w));
+			}
+			MarkBufferDirty(buf);
+			if (RelationNeedsWAL(rel))
+				log_newpage_buffer(buf, true);
+			END_CRIT_SECTION();
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
  * phleet.controller_forget(handle text) RETURNS void
  *
  * Crypto-shredding: deletes the controller's vault entries, marks it
@@ -991,9 +1084,6 @@ phleet_controller_forget(PG_FUNCTION_ARGS)
 {
 	char	   *handle;
 	Relation	rel;
-	TableScanDesc scan;
-	HeapTuple	tup;
-	TupleDesc	desc;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 
@@ -1027,12 +1117,18 @@ phleet_controller_forget(PG_FUNCTION_ARGS)
 
 	/* the exclusive lock keeps others from pruning the page under us */
 	rel = table_open(keys_relation(), AccessExclusiveLock);
-	desc = RelationGetDescr(rel);
+
+	/*
+	 * Overwrite the wrapped key in every version of the row first: the first
+	 * change of a page after a checkpoint puts an image of the whole page
+	 * into the WAL, and that image must not hold the key.
+	 */
+	keys_wipe(rel, handle);
 
 	values[0] = CStringGetTextDatum(handle);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("DELETE FROM phleet.vault WHERE controller = $1",
+	if (SPI_execute_with_args("DELETE FROM phleet.vault WHERE controller OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete the vault of controller \"%s\"", handle);
 	if (SPI_execute_with_args("INSERT INTO phleet.controller_keys AS k (controller, wrapped_key, master_key_id, forgotten_at) "
@@ -1044,27 +1140,6 @@ phleet_controller_forget(PG_FUNCTION_ARGS)
 	SPI_finish();
 	CommandCounterIncrement();
 
-	/* overwrite the wrapped key in every version of the row */
-	scan = table_beginscan(rel, SnapshotAny, 0, NULL);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, Anum_keys_controller, desc, &isnull);
-		HeapTuple	copy;
-		struct varlena *w;
-
-		if (isnull || strcmp(TextDatumGetCString(d), handle) != 0)
-			continue;
-		(void) heap_getattr(tup, Anum_keys_wrapped_key, desc, &isnull);
-		if (isnull)
-			continue;
-		copy = heap_copytuple(tup);
-		w = (struct varlena *) DatumGetPointer(heap_getattr(copy, Anum_keys_wrapped_key, desc, &isnull));
-		memset(VARDATA_ANY(w), 0, VARSIZE_ANY_EXHDR(w));
-		heap_inplace_update(rel, copy);
-		heap_freetuple(copy);
-	}
-	table_endscan(scan);
 	table_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

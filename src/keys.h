@@ -56,8 +56,8 @@ typedef struct PhleetKey
 extern void KeysInit(void);
 extern PhleetKey *phleet_key_get(const char *handle);
 extern bool phleet_controller_forgotten(const char *handle);
-extern void phleet_spi_as_owner_begin(Oid *save_userid, int *save_sec);
-extern void phleet_spi_as_owner_end(Oid save_userid, int save_sec);
+extern void phleet_spi_as_owner_begin(Oid *save_userid, int *save_sec, int *save_nestlevel);
+extern void phleet_spi_as_owner_end(Oid save_userid, int save_sec, int save_nestlevel);
 extern void phleet_hmac_init(PhleetHmac *h, const uint8 *key, size_t keylen);
 extern void phleet_hmac(const PhleetHmac *h, const uint8 *msg, size_t len,
 						uint8 *out);

@@ -750,6 +750,7 @@ vault_flush(bool all)
 	Datum		values[3];
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 	MemoryContext tmp;
 	MemoryContext old;
 
@@ -813,7 +814,7 @@ vault_flush(bool all)
 			values[2] = PointerGetDatum(construct_array(ct, n, BYTEAOID, -1, false, TYPALIGN_INT));
 			MemoryContextSwitchTo(old);
 
-			phleet_spi_as_owner_begin(&save_userid, &save_sec);
+			phleet_spi_as_owner_begin(&save_userid, &save_sec, &save_nestlevel);
 			if (flush_plan == NULL)
 			{
 				Oid			argtypes[3] = {UUIDARRAYOID, TEXTARRAYOID, BYTEAARRAYOID};
@@ -830,7 +831,7 @@ vault_flush(bool all)
 			}
 			if (SPI_execute_plan(flush_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 				elog(ERROR, "could not write vault entries");
-			phleet_spi_as_owner_end(save_userid, save_sec);
+			phleet_spi_as_owner_end(save_userid, save_sec, save_nestlevel);
 		}
 		MemoryContextSwitchTo(old);
 	}
@@ -1129,6 +1130,7 @@ reveal_lookup(const char *controller, const char *pseudonym, const char **outcom
 	Datum		values[2];
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 	bytea	   *sealed = NULL;
 	VaultKey	key;
 	char	   *result = NULL;
@@ -1153,8 +1155,8 @@ reveal_lookup(const char *controller, const char *pseudonym, const char **outcom
 	(void) vault_key_make(&key, controller, pseudonym);
 	values[0] = PointerGetDatum(key.mac);
 	values[1] = CStringGetTextDatum(controller);
-	phleet_spi_as_owner_begin(&save_userid, &save_sec);
-	if (SPI_execute_with_args("SELECT sealed FROM phleet.vault WHERE mac = $1 AND controller = $2",
+	phleet_spi_as_owner_begin(&save_userid, &save_sec, &save_nestlevel);
+	if (SPI_execute_with_args("SELECT sealed FROM phleet.vault WHERE mac OPERATOR(pg_catalog.=) $1 AND controller OPERATOR(pg_catalog.=) $2",
 							  2, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read phleet.vault");
 	if (SPI_processed == 1)
@@ -1165,7 +1167,7 @@ reveal_lookup(const char *controller, const char *pseudonym, const char **outcom
 		if (!isnull)
 			sealed = (bytea *) SPI_datumTransfer(d, false, -1);
 	}
-	phleet_spi_as_owner_end(save_userid, save_sec);
+	phleet_spi_as_owner_end(save_userid, save_sec, save_nestlevel);
 
 	if (sealed == NULL)
 	{
@@ -1331,6 +1333,7 @@ phleet_forget(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 	bool		deleted;
 	VaultKey	key;
 	StagedKey	skey;
@@ -1375,8 +1378,8 @@ phleet_forget(PG_FUNCTION_ARGS)
 	delvalues[1] = CStringGetTextDatum(controller);
 	values[0] = CStringGetTextDatum(controller);
 	values[1] = CStringGetTextDatum(out);
-	phleet_spi_as_owner_begin(&save_userid, &save_sec);
-	if (SPI_execute_with_args("DELETE FROM phleet.vault WHERE mac = $1 AND controller = $2",
+	phleet_spi_as_owner_begin(&save_userid, &save_sec, &save_nestlevel);
+	if (SPI_execute_with_args("DELETE FROM phleet.vault WHERE mac OPERATOR(pg_catalog.=) $1 AND controller OPERATOR(pg_catalog.=) $2",
 							  2, delargtypes, delvalues, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete from phleet.vault");
 	deleted = SPI_processed > 0;
@@ -1389,6 +1392,6 @@ phleet_forget(PG_FUNCTION_ARGS)
 							  "pg_catalog.pg_backend_pid())",
 							  5, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into phleet.audit_log");
-	phleet_spi_as_owner_end(save_userid, save_sec);
+	phleet_spi_as_owner_end(save_userid, save_sec, save_nestlevel);
 	PG_RETURN_BOOL(deleted);
 }

@@ -196,10 +196,30 @@ my $keyfile_path = $node->data_dir . '/'
   . $node->safe_psql($db, "SELECT pg_relation_filepath('phleet.controller_keys')");
 $node->safe_psql($db, 'CHECKPOINT');
 ok(index(slurp($keyfile_path), pack('H*', $wrapped)) >= 0, 'the wrapped key is in the key table file');
+my ($forget_seg, $forget_off) = split /\|/, $node->safe_psql($db,
+	"SELECT file_name, file_offset FROM pg_walfile_name_offset(pg_current_wal_insert_lsn())");
 $node->safe_psql($db, "SELECT phleet.controller_forget('acme')");
 $node->safe_psql($db, 'CHECKPOINT');
 ok(index(slurp($keyfile_path), pack('H*', $wrapped)) < 0,
 	'after controller_forget the wrapped key is in no version of the row');
+# nor in the WAL the forget wrote: the first change of the key table's page
+# after the checkpoint above is a full-page image, taken after the key was
+# overwritten (WAL written before the forget keeps the key: see the docs)
+opendir($dh, $waldir) or die;
+my $after = '';
+for my $seg (grep { /^[0-9A-F]{24}$/ && $_ ge $forget_seg } sort readdir($dh))
+{
+	my $c = slurp("$waldir/$seg");
+	my $from = $seg eq $forget_seg ? $forget_off - $forget_off % $wal_block : 0;
+	for (my $off = $from; $off < length($c); $off += $wal_block)
+	{
+		my $hdr = $off == 0 ? 40 : 24;
+		$after .= substr($c, $off + $hdr, $wal_block - $hdr);
+	}
+}
+closedir $dh;
+ok(length($after) > 0, 'WAL written by the forget found');
+ok(index($after, pack('H*', $wrapped)) < 0, 'and the wrapped key is not in it');
 is($node->safe_psql($db, "SELECT count(*) FROM phleet.vault WHERE controller = 'acme'"),
 	'0', 'and the vault of the controller is empty');
 
