@@ -73,6 +73,10 @@ SELECT severity, object, finding FROM phleet.check()
 SELECT count(*) FROM phleet.purge_preview() WHERE table_name::text = 'ptab_notes';
 ALTER TABLE ptab_notes RENAME COLUMN inserted_at TO created_at;
 ALTER EVENT TRIGGER phleet_retention_ddl_end ENABLE;
+-- a rule on DELETE keeps the purge from deleting the table's rows
+CREATE RULE ptab_notes_keep AS ON DELETE TO ptab_notes DO ALSO NOTIFY ptab;
+SELECT severity, object, finding FROM phleet.check() WHERE object ~ 'ptab_notes_keep';
+DROP RULE ptab_notes_keep ON ptab_notes;
 -- without a policy the column is free
 SET ROLE regress_ptab_admin;
 SELECT phleet.unretain('ptab_notes');

@@ -357,6 +357,16 @@ BEGIN
      WHERE a.atttypid IS NULL
         OR a.atttypid NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype);
 
+    -- rules on DELETE: the purge deletes as the table's owner, and refuses a
+    -- table whose rule would run that way (phleet._purge_as_owner())
+    RETURN QUERY
+    SELECT DISTINCT 'error', pg_catalog.format('rule %I on %s', w.rulename, gr.rel),
+           'rule on DELETE of a table with retention policies: phleet.purge() cannot delete its rows',
+           'Replace the rule by a trigger.'
+      FROM (SELECT DISTINCT r.relid FROM phleet.retention_rules r) t
+      JOIN phleet._governed_relations() gr ON gr.root = t.relid
+      JOIN pg_catalog.pg_rewrite w ON w.ev_class = gr.rel AND w.ev_type = '4';
+
     -- partitions an interrupted purge detached and did not drop (their rows are past retention)
     RETURN QUERY
     SELECT 'warning', pg_catalog.format('table %s', d.partition_name),
