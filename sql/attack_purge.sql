@@ -248,6 +248,42 @@ SELECT rolname, rolsuper FROM pg_roles WHERE rolname LIKE 'regress_attack_purge_
 SELECT * FROM attack_purge.seen ORDER BY deleted_rows;
 SELECT count(*) AS parted_rows FROM attack_purge.parted;
 
+-- phleet.pseudonymize_existing() updates rows as the table's owner too, and
+-- also without phleet.internal (which switches phleet's guards off): the
+-- owner's trigger cannot TRUNCATE a governed table, which only phleet_admin
+-- may
+CREATE TABLE attack_purge.legacy (id int PRIMARY KEY, phone text);
+SELECT phleet.govern('attack_purge.legacy');
+ALTER TABLE attack_purge.legacy OWNER TO regress_attack_purge_owner;
+BEGIN;
+SELECT phleet.enter('atk-pg-a');
+INSERT INTO attack_purge.legacy (id, phone) VALUES (1, '+1 555 000 0001');
+COMMIT;
+SET ROLE regress_attack_purge_owner;
+CREATE FUNCTION attack_purge.on_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        TRUNCATE attack_purge.other;
+        INSERT INTO attack_purge.loot VALUES ('pseudonymize_existing', 'truncated a governed table');
+    EXCEPTION WHEN insufficient_privilege THEN
+        INSERT INTO attack_purge.loot VALUES ('pseudonymize_existing', 'truncate refused');
+    END;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER on_update BEFORE UPDATE ON attack_purge.legacy
+    FOR EACH ROW EXECUTE FUNCTION attack_purge.on_update();
+RESET ROLE;
+SET SESSION AUTHORIZATION regress_attack_purge_admin;
+SELECT phleet.classify('attack_purge.legacy', 'phone', 'communication', 'phone');
+SET client_min_messages = warning;
+CALL phleet.pseudonymize_existing('attack_purge.legacy', 'phone');
+RESET client_min_messages;
+RESET SESSION AUTHORIZATION;
+SELECT note FROM attack_purge.loot WHERE via = 'pseudonymize_existing';
+SELECT count(*) > 0 AS other_kept, (SELECT phleet.is_pseudonym(phone) FROM attack_purge.legacy) AS converted
+  FROM attack_purge.other;
+
 -- phleet._purge_as_owner() is phleet's alone
 SET SESSION AUTHORIZATION regress_attack_purge_admin;
 SELECT * FROM phleet._purge_as_owner('attack_purge.events', 'DELETE FROM attack_purge.events WHERE id > $1', 0);

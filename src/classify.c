@@ -51,6 +51,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -321,6 +322,7 @@ phleet_convert_rows(PG_FUNCTION_ARGS)
 	Oid			owner;
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
 	Datum		result[2];
@@ -356,6 +358,14 @@ phleet_convert_rows(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(controller);
 	values[1] = CStringGetTextDatum(kind);
 
+	/*
+	 * As the owner, and without phleet.internal (which switches phleet's
+	 * guards off): the table's triggers run as in any UPDATE of the owner's.
+	 * Both are put back below, or by the abort of the (sub)transaction.
+	 */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("phleet.internal", "off", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
@@ -378,6 +388,7 @@ phleet_convert_rows(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
+	AtEOXact_GUC(true, save_nestlevel);
 
 	PG_RETURN_ARRAYTYPE_P(construct_array(result, 2, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
