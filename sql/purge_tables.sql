@@ -50,6 +50,45 @@ RESET ROLE;
 SELECT tableoid::regclass, count(*) FROM ptab_events GROUP BY 1 ORDER BY 1;
 SELECT count(*) AS old_partitions_left FROM pg_class WHERE relname LIKE 'ptab_events_old%';
 
+-- tables named like the aliases of the purge's queries (x, p, s, e, w, t)
+CREATE SCHEMA ptab_s;
+DO $$
+DECLARE
+    n text;
+BEGIN
+    FOREACH n IN ARRAY ARRAY['x', 'p', 's', 'e', 'w', 't'] LOOP
+        EXECUTE format('CREATE TABLE ptab_s.%I (id bigserial PRIMARY KEY, c text, m int, at timestamptz NOT NULL)', n);
+        PERFORM phleet.govern(format('ptab_s.%I', n)::regclass);
+        EXECUTE format('GRANT ALL ON ptab_s.%I TO regress_ptab_app', n);
+        EXECUTE format('GRANT ALL ON SEQUENCE ptab_s.%I TO regress_ptab_app', n || '_id_seq');
+    END LOOP;
+END
+$$;
+GRANT USAGE ON SCHEMA ptab_s TO regress_ptab_app, regress_ptab_admin;
+SET ROLE regress_ptab_app;
+BEGIN;
+SELECT phleet.enter('ptab-a');
+INSERT INTO ptab_s.x (at) SELECT now() - g * interval '1 day' FROM generate_series(1, 40) g;
+INSERT INTO ptab_s.p (at) SELECT now() - g * interval '1 day' FROM generate_series(1, 40) g;
+INSERT INTO ptab_s.s (at) SELECT now() - g * interval '1 day' FROM generate_series(1, 40) g;
+INSERT INTO ptab_s.e (at) SELECT now() - g * interval '1 day' FROM generate_series(1, 40) g;
+INSERT INTO ptab_s.w (at) SELECT now() - g * interval '1 day' FROM generate_series(1, 40) g;
+INSERT INTO ptab_s.t (at) SELECT now() - g * interval '1 day' FROM generate_series(1, 40) g;
+COMMIT;
+RESET ROLE;
+SET ROLE regress_ptab_admin;
+SET client_min_messages = warning;
+SELECT phleet.retain(format('ptab_s.%I', n)::regclass, '30 days', 'at')
+  FROM unnest(ARRAY['x', 'p', 's', 'e', 'w', 't']) n;
+SELECT table_name, controller, rows_to_delete FROM phleet.purge_preview()
+ WHERE table_name::text LIKE 'ptab_s.%' ORDER BY 1;
+CALL phleet.purge(batch_rows => 4);
+RESET client_min_messages;
+SELECT table_name, controller, status, rows_deleted FROM phleet.purge_log
+ WHERE table_name LIKE 'ptab_s.%' ORDER BY 1;
+RESET ROLE;
+DROP SCHEMA ptab_s CASCADE;
+
 -- the time column of a policy cannot be renamed, dropped or retyped: the
 -- purge would skip the table without a word
 CREATE TABLE ptab_notes (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, body text);

@@ -359,12 +359,15 @@ phleet_convert_rows(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(kind);
 
 	/*
-	 * As the owner, and without phleet.internal (which switches phleet's
-	 * guards off): the table's triggers run as in any UPDATE of the owner's.
-	 * Both are put back below, or by the abort of the (sub)transaction.
+	 * As the owner, without phleet.internal (which switches phleet's guards
+	 * off), with search_path pg_catalog, pg_temp: the table's triggers run
+	 * as in any UPDATE of the owner's.  All is put back below (settings the
+	 * owner's code changed too), or by the abort of the (sub)transaction.
 	 */
 	save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("phleet.internal", "off", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
@@ -388,7 +391,7 @@ phleet_convert_rows(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
-	AtEOXact_GUC(true, save_nestlevel);
+	AtEOXact_GUC(false, save_nestlevel);
 
 	PG_RETURN_ARRAYTYPE_P(construct_array(result, 2, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }

@@ -110,6 +110,7 @@ static void phleet_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *arg);
 static bool phleet_needs_fmgr(Oid fn_oid);
 static void guard_xact_callback(XactEvent event, void *arg);
 static bool guard_noforce_rtable(List *rangeTable, bool ereport_on_violation);
+static bool guard_session_exempt(void);
 static bool phleet_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
 								  AttrNumber attnum, VariableStatData *vardata);
 static bool phleet_index_stats(PlannerInfo *root, Oid indexOid,
@@ -151,6 +152,21 @@ GuardInit(void)
 }
 
 /*
+ * A session whose login role bypasses row-level security (a superuser at
+ * the console, pg_cron running a superuser's job) sees every row anyway:
+ * the guards leave it alone.  Not so inside a security-restricted operation
+ * (phleet's purge deleting as a table's owner, pseudonymize_existing(),
+ * VACUUM and ANALYZE): the code that runs there is the table owner's, on
+ * the session's behalf, and is guarded like any owner's.
+ */
+static bool
+guard_session_exempt(void)
+{
+	return !InSecurityRestrictedOperation() &&
+		phleet_role_bypasses_rls(GetSessionUserId());
+}
+
+/*
  * Refuse a governed relation checked as a role that bypasses row-level
  * security when the session user does not.
  */
@@ -187,7 +203,7 @@ phleet_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation)
 		checkas = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : userid;
 		if (checkas == session_user || !phleet_role_bypasses_rls(checkas))
 			continue;
-		if (phleet_role_bypasses_rls(session_user) || phleet_internal_operation())
+		if (guard_session_exempt() || phleet_internal_operation())
 			return true;
 		if (!phleet_relation_is_governed(rte->relid, NULL))
 			continue;
@@ -371,7 +387,7 @@ guard_noforce_rtable(List *rangeTable, bool ereport_on_violation)
 			!phleet_relation_is_governed(rte->relid, NULL))
 			continue;
 		/* exemptions looked up only now: this runs for every foreign-key check */
-		if (phleet_internal_operation() || phleet_role_bypasses_rls(GetSessionUserId()))
+		if (phleet_internal_operation() || guard_session_exempt())
 			return true;
 		if (!ereport_on_violation)
 			return false;
@@ -397,8 +413,7 @@ static PlannedStmt *
 phleet_planner(Query *parse, const char *query_string, int cursorOptions,
 			   ParamListInfo boundParams)
 {
-	bool		check = !phleet_internal_operation() &&
-		!phleet_role_bypasses_rls(GetSessionUserId());
+	bool		check = !phleet_internal_operation() && !guard_session_exempt();
 	PlannedStmt *result;
 
 	if (check)
@@ -531,7 +546,7 @@ stats_hidden(Oid relid, Oid checkas)
 	if (!OidIsValid(checkas))
 		checkas = GetUserId();
 	return check_enable_rls(relid, checkas, true) == RLS_ENABLED &&
-		!phleet_role_bypasses_rls(GetSessionUserId());
+		!guard_session_exempt();
 }
 
 /*

@@ -685,7 +685,7 @@ void
 phleet_spi_as_owner_end(Oid save_userid, int save_sec, int save_nestlevel)
 {
 	SPI_finish();
-	AtEOXact_GUC(true, save_nestlevel);
+	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 

@@ -425,9 +425,14 @@ phleet_purge_as_owner(PG_FUNCTION_ARGS)
 	}
 	table_close(rel, NoLock);
 
-	/* as a function's SET clause would: undone on return and on error */
+	/*
+	 * Undone on return, with whatever the owner's code set (a plain SET in a
+	 * trigger must not outlive it), and on error by the abort.
+	 */
 	save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("phleet.internal", "off", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option(PHLEET_CONTEXT_GUC, "", PGC_SUSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
@@ -456,7 +461,7 @@ phleet_purge_as_owner(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
-	AtEOXact_GUC(true, save_nestlevel);
+	AtEOXact_GUC(false, save_nestlevel);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, isnull)));
 }

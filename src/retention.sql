@@ -765,7 +765,7 @@ BEGIN
             WITH RECURSIVE s(c) AS (
                 (SELECT %1$I FROM %2$s ORDER BY 1 LIMIT 1)
                 UNION ALL
-                SELECT (SELECT %1$I FROM %2$s WHERE %1$I > s.c ORDER BY 1 LIMIT 1) FROM s WHERE s.c IS NOT NULL)
+                SELECT (SELECT %1$I FROM %2$s AS rel_ WHERE %1$I > s.c ORDER BY 1 LIMIT 1) FROM s WHERE s.c IS NOT NULL)
             SELECT coalesce(array_agg(s.c ORDER BY s.c), '{}') FROM s WHERE s.c IS NOT NULL$q$,
             t.controller_column, part)
             INTO ctrls;
@@ -1252,7 +1252,7 @@ BEGIN
     -- the controllers not under a hold that have expired rows, in one query
     -- (LIMIT: one index probe per controller, never a join over the table)
     EXECUTE format('SELECT coalesce(array_agg(p.controller), ''{}'') FROM phleet._purge_policies($1) p
-                     CROSS JOIN LATERAL (SELECT FROM %s WHERE %I = p.controller AND %I < p.cutoff::%s LIMIT 1) e
+                     CROSS JOIN LATERAL (SELECT FROM %s AS rel_ WHERE %I = p.controller AND %I < p.cutoff::%s LIMIT 1) e
                      WHERE NOT p.held',
                    tbl, t.controller_column, t.time_column, t.time_type)
         INTO expired USING tbl;
@@ -1336,7 +1336,7 @@ BEGIN
                                ($1::%1$s + $2)::%1$s >= $3::%1$s', t.time_type);
     -- the oldest finite time of the controllers
     q_finite := format('SELECT min(s.m)::text FROM unnest($1) AS x(c),
-                               LATERAL (SELECT min(%1$I) AS m FROM %2$s WHERE %3$I = x.c AND %1$I > ''-infinity'') s',
+                               LATERAL (SELECT min(%1$I) AS m FROM %2$s AS rel_ WHERE %3$I = x.c AND %1$I > ''-infinity'') s',
                        t.time_column, tbl, t.controller_column);
     q_width := CASE WHEN t.time_type = 'timestamp with time zone' THEN 'SELECT $2 - $1::timestamptz'
                     ELSE format('SELECT $2::%1$s::timestamp - $1::%1$s::timestamp', t.time_type) END;
@@ -1350,7 +1350,7 @@ BEGIN
             EXECUTE q_width INTO width USING lo, cohort;
         END IF;
         EXECUTE format('SELECT EXISTS (SELECT FROM unnest($1) AS x(c)
-                                        WHERE EXISTS (SELECT FROM %s WHERE %I = x.c AND %I = ''-infinity''))',
+                                        WHERE EXISTS (SELECT FROM %s AS rel_ WHERE %I = x.c AND %I = ''-infinity''))',
                        tbl, t.controller_column, t.time_column)
             INTO neg USING cs;
         IF neg THEN
