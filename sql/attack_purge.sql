@@ -284,6 +284,71 @@ SELECT note FROM attack_purge.loot WHERE via = 'pseudonymize_existing';
 SELECT count(*) > 0 AS other_kept, (SELECT phleet.is_pseudonym(phone) FROM attack_purge.legacy) AS converted
   FROM attack_purge.other;
 
+-- Code that PostgreSQL runs when it merely reads or plans a table: an
+-- immutable function in an index expression is evaluated when the index's
+-- expressions are loaded, by whoever plans a query of the table first in a
+-- session.  phleet's maintenance reads governed tables as the extension
+-- owner: it refuses a table with code of a non-superuser in its indexes,
+-- CHECK constraints, statistics or partition key (purge, preview, vault
+-- pruning, govern(), ATTACH PARTITION, pseudonymize_existing()), and
+-- check() reports it.
+SET ROLE regress_attack_purge_owner;
+CREATE FUNCTION attack_purge.escalate() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO attack_purge.loot SELECT 'index expression', 'ran as ' ||
+        CASE WHEN rolsuper THEN 'a superuser' ELSE rolname END FROM pg_roles WHERE rolname = current_user;
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        EXECUTE 'ALTER ROLE regress_attack_purge_owner SUPERUSER';
+    END IF;
+    RETURN 1;
+END
+$$;
+CREATE FUNCTION attack_purge.evil(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    PERFORM attack_purge.escalate();
+    RETURN $1;
+END
+$$;
+CREATE INDEX events_evil ON attack_purge.events ((attack_purge.evil(1)));
+RESET ROLE;
+DELETE FROM attack_purge.loot WHERE via = 'index expression';   -- (CREATE INDEX ran it as the owner)
+SET ROLE regress_attack_purge_app;
+BEGIN;
+SELECT phleet.enter('atk-pg-a');
+INSERT INTO attack_purge.events VALUES (100, now() - interval '20 days', 'a expired');
+COMMIT;
+RESET ROLE;
+\c -
+SET SESSION AUTHORIZATION regress_attack_purge_admin;
+SELECT count(*) FROM phleet.purge_preview() WHERE table_name = 'attack_purge.events'::regclass;
+CALL phleet.purge();
+RESET SESSION AUTHORIZATION;
+SELECT controller, status, error FROM phleet.purge_log
+ WHERE table_name = 'attack_purge.events' AND run_id = (SELECT max(run_id) FROM phleet.purge_runs) ORDER BY 1;
+SELECT severity, object, finding FROM phleet.check() WHERE object = 'table attack_purge.events';
+SELECT rolname, rolsuper FROM pg_roles WHERE rolname = 'regress_attack_purge_owner';
+SELECT note FROM attack_purge.loot WHERE via = 'index expression';
+-- a table with such code cannot be governed, nor attached to a governed table
+SET ROLE regress_attack_purge_owner;
+CREATE TABLE attack_purge.more (id int PRIMARY KEY, at timestamptz NOT NULL);
+CREATE INDEX ON attack_purge.more ((attack_purge.evil(1)));
+RESET ROLE;
+SELECT phleet.govern('attack_purge.more');
+SET ROLE regress_attack_purge_owner;
+CREATE TABLE attack_purge.part (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+RESET ROLE;
+SELECT phleet.govern('attack_purge.part');
+SET ROLE regress_attack_purge_owner;
+CREATE TABLE attack_purge.part_1 (id int, at timestamptz NOT NULL, controller text NOT NULL);
+CREATE INDEX ON attack_purge.part_1 ((attack_purge.evil(1)));
+ALTER TABLE attack_purge.part ATTACH PARTITION attack_purge.part_1 FOR VALUES FROM ('2000-01-01') TO ('2100-01-01');
+DROP INDEX attack_purge.part_1_evil_idx;
+ALTER TABLE attack_purge.part ATTACH PARTITION attack_purge.part_1 FOR VALUES FROM ('2000-01-01') TO ('2100-01-01');
+RESET ROLE;
+SELECT rolname, rolsuper FROM pg_roles WHERE rolname = 'regress_attack_purge_owner';
+SELECT note FROM attack_purge.loot WHERE via = 'index expression' AND note LIKE '%superuser%';
+DROP INDEX attack_purge.events_evil;
+
 -- phleet._purge_as_owner() is phleet's alone
 SET SESSION AUTHORIZATION regress_attack_purge_admin;
 SELECT * FROM phleet._purge_as_owner('attack_purge.events', 'DELETE FROM attack_purge.events WHERE id > $1', 0);

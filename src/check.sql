@@ -357,6 +357,15 @@ BEGIN
      WHERE a.atttypid IS NULL
         OR a.atttypid NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype);
 
+    -- code of a non-superuser that reading or planning a governed table runs:
+    -- phleet's maintenance (purge, govern, pseudonymize_existing) refuses it
+    RETURN QUERY
+    SELECT 'error', pg_catalog.format('table %s', g.relid::regclass), u.found,
+           'Have a superuser own that code (ALTER FUNCTION ... OWNER TO), or drop the index, constraint or statistics that use it.'
+      FROM phleet.governed g
+     CROSS JOIN LATERAL (SELECT phleet._untrusted_code(g.relid) AS found) u
+     WHERE u.found IS NOT NULL;
+
     -- rules on DELETE: the purge deletes as the table's owner, and refuses a
     -- table whose rule would run that way (phleet._purge_as_owner())
     RETURN QUERY

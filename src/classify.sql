@@ -133,7 +133,7 @@ BEGIN
            SET category = EXCLUDED.category, identifier = EXCLUDED.identifier, reveal = EXCLUDED.reveal;
     PERFORM phleet._classify_sync(tbl);
 
-    IF identifier IS NOT NULL THEN
+    IF identifier IS NOT NULL AND phleet._untrusted_code(tbl) IS NULL THEN
         EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I IS NOT NULL AND NOT phleet.is_pseudonym(%I))',
                        tbl, col, col) INTO raw;
         IF raw THEN
@@ -217,6 +217,7 @@ BEGIN
         RAISE EXCEPTION 'column "%" of table "%" is not classified with an identifier kind', col, root
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    PERFORM phleet._refuse_untrusted_code(part, 'convert the values of');
     EXECUTE format('SELECT array_agg(DISTINCT %I ORDER BY %I) FROM %s '
                    'WHERE ctid >= %L::tid AND ctid < %L::tid AND %I IS NOT NULL AND NOT phleet.is_pseudonym(%I)',
                    ccol, ccol, part, format('(%s,0)', from_block), format('(%s,0)', to_block), col, col)

@@ -18,6 +18,76 @@ COMMENT ON TABLE phleet.governed IS 'Registry of governed tables (root tables; p
 REVOKE ALL ON phleet.governed FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('phleet.governed', '');
 
+-- Code of a role that is not a superuser that PostgreSQL may run when a
+-- query merely reads or plans a table: functions and operators in the
+-- expressions and predicates of its indexes (evaluated when the relcache
+-- loads them), its CHECK constraints and extended statistics (folded by the
+-- planner) and its partition key, for the table and every partition.
+-- phleet's maintenance reads governed tables as the extension owner, a
+-- superuser: such code would run as that superuser.  Returns what the first
+-- one found is, NULL when there is none.  Reads only catalogs.
+CREATE FUNCTION phleet._untrusted_code(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH rels AS (
+    SELECT _untrusted_code.tbl::oid AS rel
+    UNION
+    SELECT t.relid FROM pg_partition_tree(_untrusted_code.tbl) t
+), objs AS (
+    SELECT 'pg_class'::regclass AS classid, r.rel AS objid, format('table %s', r.rel::regclass) AS what
+      FROM rels r
+    UNION ALL
+    SELECT 'pg_class'::regclass, i.indexrelid, format('index %s', i.indexrelid::regclass)
+      FROM pg_index i JOIN rels r ON i.indrelid = r.rel
+    UNION ALL
+    SELECT 'pg_constraint'::regclass, c.oid, format('constraint %I of %s', c.conname, c.conrelid::regclass)
+      FROM pg_constraint c JOIN rels r ON c.conrelid = r.rel
+     WHERE c.contype = 'c'
+    UNION ALL
+    SELECT 'pg_statistic_ext'::regclass, x.oid, format('statistics %I', x.stxname)
+      FROM pg_statistic_ext x JOIN rels r ON x.stxrelid = r.rel
+)
+SELECT format('%s uses %s, owned by role %I, which is not a superuser', o.what,
+              CASE WHEN d.refclassid = 'pg_proc'::regclass THEN format('function %s', d.refobjid::regprocedure)
+                   ELSE format('operator %s', d.refobjid::regoperator) END,
+              w.rolname)
+  FROM objs o
+  JOIN pg_depend d ON d.classid = o.classid AND d.objid = o.objid
+                  AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
+  LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
+  LEFT JOIN pg_operator op ON d.refclassid = 'pg_operator'::regclass AND op.oid = d.refobjid
+  LEFT JOIN pg_proc opf ON opf.oid = op.oprcode
+  JOIN pg_roles w ON w.oid IN (p.proowner, op.oprowner, opf.proowner)
+ WHERE NOT w.rolsuper
+ ORDER BY 1
+ LIMIT 1
+$$;
+COMMENT ON FUNCTION phleet._untrusted_code(regclass) IS
+    'Internal: the first function or operator of a role that is not a superuser that reading or planning the table (or a partition) may run, NULL if none';
+
+-- Refuse to touch such a table from phleet's maintenance (as a superuser).
+CREATE FUNCTION phleet._refuse_untrusted_code(tbl regclass, doing text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found text := phleet._untrusted_code(tbl);
+BEGIN
+    IF found IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % table % as phleet''s maintenance: %', doing, tbl, found
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'phleet reads governed tables as the extension owner, a superuser, and PostgreSQL runs such code when it reads or plans the table.',
+                  HINT = 'Have a superuser own that code (ALTER FUNCTION ... OWNER TO), or drop the index, constraint or statistics that use it.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION phleet._refuse_untrusted_code(regclass, text) IS
+    'Internal: raise when phleet._untrusted_code() finds code of a non-superuser on the table';
+REVOKE ALL ON FUNCTION phleet._untrusted_code(regclass), phleet._refuse_untrusted_code(regclass, text) FROM PUBLIC;
+
 -- Isolation of one relation (a root table or one of its partitions): forced
 -- row-level security, phleet's RESTRICTIVE policy, and a permissive policy
 -- when the relation has none of its own (without one, nothing is visible).
@@ -47,6 +117,7 @@ DECLARE
 BEGIN
     IF NOT refresh AND NOT EXISTS (SELECT FROM pg_policy p
                                    WHERE p.polrelid = rel AND p.polname = 'phleet_isolation') THEN
+        PERFORM phleet._refuse_untrusted_code(rel, 'isolate');
         admin := EXISTS (SELECT FROM pg_roles r WHERE r.rolname = caller AND r.rolsuper)
                  OR pg_has_role(caller, 'phleet_admin', 'MEMBER');
         EXECUTE format('SELECT %1$I FROM %2$s WHERE %1$I IS NULL OR %1$I NOT IN (SELECT handle FROM phleet.controllers)'
@@ -212,6 +283,8 @@ BEGIN
                   DETAIL = 'Rows of an inheritance child would be neither isolated nor stamped by phleet.',
                   HINT = 'Use declarative partitioning, or remove the inheritance (ALTER TABLE ... NO INHERIT) first.';
     END IF;
+
+    PERFORM phleet._refuse_untrusted_code(tbl, 'govern');
 
     SELECT g.controller_column INTO registered FROM phleet.governed g WHERE g.relid = tbl;
     IF registered IS NOT NULL AND registered <> col THEN

@@ -132,7 +132,8 @@ CREATE TABLE phleet.purge_log (
     longest_batch  interval,
     oldest_kept    timestamptz,
     error          text,
-    CHECK (controller IS NOT NULL OR method = 'partition')
+    -- (no controller: a dropped partition's row, or a table the run skipped)
+    CHECK (controller IS NOT NULL OR method = 'partition' OR status = 'error')
 );
 COMMENT ON TABLE phleet.purge_log IS
     'What phleet.purge() removed: one row per run, table and controller (and per dropped partition), committed before the rows go; method vault: entries of phleet.vault whose identifier no revealable column holds any more';
@@ -231,6 +232,8 @@ BEGIN
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'Retention needs a column of type timestamptz, timestamp or date saying when each row was made.';
     END IF;
+
+    PERFORM phleet._refuse_untrusted_code(tbl, 'set a retention policy on');
 
     IF controller IS NOT NULL
        AND NOT EXISTS (SELECT FROM phleet.controllers c WHERE c.handle = retain.controller) THEN
@@ -1212,6 +1215,56 @@ $$;
 COMMENT ON FUNCTION phleet._purge_policies(regclass) IS
     'Internal: retention period, cut-off and hold of every controller with a policy in a table';
 
+-- Skip a table for this run: one error row in purge_log, of no controller
+-- (which controllers have expired rows there is not known), so the run ends
+-- 'failed', and a WARNING.
+CREATE FUNCTION phleet._purge_skip_table(run bigint, tbl regclass, reason text, hint text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, finished, status, error)
+    VALUES (run, tbl, tbl::text, NULL, 'rows', clock_timestamp(), 'error', reason);
+    RAISE WARNING 'purge: table % skipped: %', tbl, reason USING HINT = hint;
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_skip_table(bigint, regclass, text, text) IS
+    'Internal: log a table the purge skips in this run (one error row, no controller)';
+
+-- Whether the purge must leave a table alone: code of a non-superuser that
+-- reading or planning it would run as the extension owner
+-- (phleet._untrusted_code()); logged as an error.
+CREATE FUNCTION phleet._purge_untrusted(run bigint, tbl regclass)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '10s'
+AS $$
+DECLARE
+    found text;
+BEGIN
+    BEGIN
+        -- (pg_partition_tree() locks the partitions)
+        found := phleet._untrusted_code(tbl);
+    EXCEPTION WHEN lock_not_available THEN
+        PERFORM phleet._purge_skip_table(run, tbl,
+            format('could not lock the table within %s: another transaction holds a lock on it',
+                   current_setting('lock_timeout')),
+            'See pg_locks; the next purge tries again.');
+        RETURN true;
+    END;
+    IF found IS NULL THEN
+        RETURN false;
+    END IF;
+    PERFORM phleet._purge_skip_table(run, tbl, found,
+        'phleet reads the table as a superuser, and PostgreSQL runs such code when it reads or plans it: have a superuser own that code, or drop what uses it.');
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_untrusted(bigint, regclass) IS
+    'Internal: true (and logged) when the purge must skip a table whose indexes, constraints or statistics use code of a non-superuser';
+
 -- Begin the row-by-row purge of a table: one purge_log row per controller
 -- with expired rows ('running', committed before any row goes) or with
 -- expired rows under a hold ('held').  Returns the cut-offs of the cohorts
@@ -1238,14 +1291,10 @@ BEGIN
     BEGIN
         EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', tbl);
     EXCEPTION WHEN lock_not_available THEN
-        INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, keep, cutoff,
-                                      finished, status, error)
-        SELECT run, tbl, tbl::text, p.controller, 'rows', p.keep, p.cutoff, clock_timestamp(), 'error',
-               format('could not lock the table within %s: another transaction holds a lock on it',
-                      current_setting('lock_timeout'))
-          FROM phleet._purge_policies(tbl) p;
-        RAISE WARNING 'purge: table % skipped: another transaction holds a lock on it', tbl
-            USING HINT = 'See pg_locks; the next purge tries again.';
+        PERFORM phleet._purge_skip_table(run, tbl,
+            format('could not lock the table within %s: another transaction holds a lock on it',
+                   current_setting('lock_timeout')),
+            'See pg_locks; the next purge tries again.');
         RETURN;
     END;
     LOCK TABLE phleet.legal_holds IN SHARE MODE;
@@ -2024,6 +2073,9 @@ BEGIN
       JOIN phleet.governed g ON g.relid = c.relid
      WHERE c.reveal;
     BEGIN
+        -- (the pruning reads every table with a revealable column)
+        PERFORM phleet._refuse_untrusted_code(c.relid, 'prune the vault through')
+           FROM phleet.classifications c WHERE c.reveal;
         PERFORM phleet._purge_vault_read_committed();
         -- a maintenance job's memory: the anti-join sorts or hashes both sides
         PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
@@ -2288,6 +2340,10 @@ BEGIN
     -- deleted something: every run makes progress, however small its budget.
     <<tables>>
     FOREACH tbl IN ARRAY tbls LOOP
+        IF phleet._purge_untrusted(run_id, tbl) THEN
+            COMMIT;
+            CONTINUE;
+        END IF;
         -- whole partitions first: detached in short transactions of at
         -- most 32 partitions each, then all of them dropped in one
         detached := 0;
@@ -2408,9 +2464,10 @@ BEGIN
     END LOOP;
     FOR tbl IN SELECT DISTINCT r.relid FROM phleet.retention_rules r ORDER BY 1 LOOP
         t := phleet._purge_target(tbl);
-        -- a policy whose time column is gone: the purge skips the table
-        -- (phleet.check() reports it)
-        CONTINUE WHEN t.time_column IS NULL;
+        -- a policy whose time column is gone, or code of a non-superuser
+        -- that reading the table would run: the purge skips the table
+        -- (phleet.check() reports both)
+        CONTINUE WHEN t.time_column IS NULL OR phleet._untrusted_code(tbl) IS NOT NULL;
         parts := '{}';
         part_c := '{}';
         part_n := '{}';
@@ -2574,7 +2631,8 @@ REVOKE ALL ON FUNCTION
     phleet._purge_vault_read_committed(),
     phleet._purge_vault_delete(bigint, text),
     phleet._purge_finish(bigint, boolean), phleet._cron_check(),
-    phleet._purge_partition_counts(regclass, name), phleet._purge_logs(bigint)
+    phleet._purge_partition_counts(regclass, name), phleet._purge_logs(bigint),
+    phleet._purge_skip_table(bigint, regclass, text, text), phleet._purge_untrusted(bigint, regclass)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) FROM PUBLIC;
 
@@ -2589,7 +2647,8 @@ GRANT EXECUTE ON FUNCTION
     phleet._purge_batch(bigint, regclass, timestamptz, integer, text, interval),
     phleet._purge_vault_controllers(bigint), phleet._purge_vault(bigint, text),
     phleet._purge_vault_delete(bigint, text),
-    phleet._purge_finish(bigint, boolean), phleet._purge_logs(bigint)
+    phleet._purge_finish(bigint, boolean), phleet._purge_logs(bigint),
+    phleet._purge_untrusted(bigint, regclass)
 TO phleet_admin;
 GRANT EXECUTE ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) TO phleet_admin;
 
