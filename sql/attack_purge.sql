@@ -349,6 +349,82 @@ SELECT rolname, rolsuper FROM pg_roles WHERE rolname = 'regress_attack_purge_own
 SELECT note FROM attack_purge.loot WHERE via = 'index expression' AND note LIKE '%superuser%';
 DROP INDEX attack_purge.events_evil;
 
+-- Settings the owner's code changes do not outlive its statement: a trigger
+-- that sets search_path (not LOCAL) to its schema, where a split_part() of
+-- its own waits for the rest of the purge's batch, run as the extension
+-- owner.  And a purge run by a superuser (as pg_cron's is) gives the owner's
+-- code no exemption from phleet's guards: an SQL function in a CHECK
+-- constraint that a foreign key's SET NULL evaluates (with the flag that
+-- lets owners bypass FORCE ROW LEVEL SECURITY) reads another owner's
+-- governed table through that owner's view, and is refused.
+SET ROLE regress_attack_purge_owner2;
+CREATE TABLE attack_purge2.secrets (id int PRIMARY KEY, secret text);
+RESET ROLE;
+SELECT phleet.govern('attack_purge2.secrets');
+SET ROLE regress_attack_purge_owner2;
+CREATE VIEW attack_purge2.secrets_view AS SELECT id, secret, controller FROM attack_purge2.secrets;
+GRANT SELECT ON attack_purge2.secrets_view TO PUBLIC;
+RESET ROLE;
+GRANT INSERT ON attack_purge2.secrets TO regress_attack_purge_app;
+SET ROLE regress_attack_purge_app;
+BEGIN;
+SELECT phleet.enter('atk-pg-a') IS NOT NULL AS a;
+INSERT INTO attack_purge2.secrets VALUES (1, 'secret of A');
+SELECT phleet.enter('atk-pg-b') IS NOT NULL AS b;
+INSERT INTO attack_purge2.secrets VALUES (2, 'secret of B');
+COMMIT;
+RESET ROLE;
+SET ROLE regress_attack_purge_owner;
+CREATE FUNCTION attack_purge.split_part(text, text, integer) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO attack_purge.loot SELECT 'split_part', 'ran as ' ||
+        CASE WHEN rolsuper THEN 'a superuser' ELSE rolname END FROM pg_roles WHERE rolname = current_user;
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        EXECUTE 'ALTER ROLE regress_attack_purge_owner SUPERUSER';
+    END IF;
+    RETURN pg_catalog.split_part($1, $2, $3);
+END
+$$;
+CREATE FUNCTION attack_purge.set_path() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'attack_purge, pg_catalog', false);
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION attack_purge.peek() RETURNS boolean LANGUAGE sql AS $$
+    INSERT INTO attack_purge.loot SELECT 'peek', secret FROM attack_purge2.secrets_view;
+    SELECT true $$;
+CREATE TABLE attack_purge.pathed (id int PRIMARY KEY, at timestamptz NOT NULL);
+CREATE TABLE attack_purge.peeking (id int PRIMARY KEY,
+    pathed_id int REFERENCES attack_purge.pathed ON DELETE SET NULL, CHECK (attack_purge.peek()));
+CREATE TRIGGER set_path AFTER DELETE ON attack_purge.pathed
+    FOR EACH STATEMENT EXECUTE FUNCTION attack_purge.set_path();
+RESET ROLE;
+SELECT phleet.govern('attack_purge.pathed');
+GRANT ALL ON attack_purge.pathed TO regress_attack_purge_app;
+SET ROLE regress_attack_purge_app;
+BEGIN;
+SELECT phleet.enter('atk-pg-a') IS NOT NULL AS a;
+INSERT INTO attack_purge.pathed VALUES (1, now() - interval '20 days'), (2, now() - interval '20 days');
+COMMIT;
+RESET ROLE;
+SET phleet.internal = on;                         -- (the owner's CHECK may read now)
+SET ROLE regress_attack_purge_owner;
+INSERT INTO attack_purge.peeking VALUES (1, 1);
+RESET ROLE;
+RESET phleet.internal;
+DELETE FROM attack_purge.loot;
+SET client_min_messages = error;
+SELECT phleet.retain('attack_purge.pathed', '10 days', 'at');
+RESET client_min_messages;
+-- the purge, by a superuser
+CALL phleet.purge();
+SELECT table_name, controller, status, rows_deleted, left(error, 70) AS error FROM phleet.purge_log
+ WHERE table_name = 'attack_purge.pathed' ORDER BY controller;
+SELECT rolname, rolsuper FROM pg_roles WHERE rolname = 'regress_attack_purge_owner';
+SELECT via, note FROM attack_purge.loot ORDER BY 1, 2;
+SHOW search_path;
+
 -- phleet._purge_as_owner() is phleet's alone
 SET SESSION AUTHORIZATION regress_attack_purge_admin;
 SELECT * FROM phleet._purge_as_owner('attack_purge.events', 'DELETE FROM attack_purge.events WHERE id > $1', 0);
@@ -362,5 +438,5 @@ SET client_min_messages = warning;
 DROP SCHEMA attack_purge, attack_purge2 CASCADE;
 RESET client_min_messages;
 SELECT count(*) AS rules_left FROM phleet.retention_rules WHERE relid::text LIKE 'attack_purge%';
-DELETE FROM phleet.purge_runs WHERE run_id IN (10, 11);
+DELETE FROM phleet.purge_runs WHERE run_id >= 10 AND run_id < 100;
 DROP ROLE regress_attack_purge_owner, regress_attack_purge_owner2, regress_attack_purge_app, regress_attack_purge_admin;
