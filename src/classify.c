@@ -326,6 +326,8 @@ phleet_convert_rows(PG_FUNCTION_ARGS)
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
 	Datum		result[2];
+	int64		converted;
+	int64		left;
 	HeapTuple	tup;
 
 	if (!phleet_internal_operation())
@@ -379,7 +381,7 @@ phleet_convert_rows(PG_FUNCTION_ARGS)
 									   where, quote_identifier(col)),
 							  2, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not convert the values of column \"%s\"", col);
-	result[0] = Int64GetDatum((int64) SPI_processed);
+	converted = (int64) SPI_processed;
 	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s", relname, where),
 							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
 		SPI_processed != 1)
@@ -387,11 +389,14 @@ phleet_convert_rows(PG_FUNCTION_ARGS)
 	{
 		bool		isnull;
 
-		result[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		/* (as a value: int8 is passed by reference on some platforms) */
+		left = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
 	AtEOXact_GUC(false, save_nestlevel);
+	result[0] = Int64GetDatum(converted);
+	result[1] = Int64GetDatum(left);
 
 	PG_RETURN_ARRAYTYPE_P(construct_array(result, 2, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }

@@ -157,13 +157,16 @@ GuardInit(void)
  * the guards leave it alone.  Not so inside a security-restricted operation
  * (phleet's purge deleting as a table's owner, pseudonymize_existing(),
  * VACUUM and ANALYZE): the code that runs there is the table owner's, on
- * the session's behalf, and is guarded like any owner's.
+ * the session's behalf, and is guarded like any owner's, unless that
+ * owner bypasses row-level security too.
  */
 static bool
 guard_session_exempt(void)
 {
-	return !InSecurityRestrictedOperation() &&
-		phleet_role_bypasses_rls(GetSessionUserId());
+	if (!phleet_role_bypasses_rls(GetSessionUserId()))
+		return false;
+	/* (a superuser's REFRESH of another superuser's materialized view) */
+	return !InSecurityRestrictedOperation() || phleet_role_bypasses_rls(GetUserId());
 }
 
 /*

@@ -998,10 +998,12 @@ phleet_rewrap_keys(PG_FUNCTION_ARGS)
 
 /*
  * Zero the wrapped key of handle in every version of its row in rel (every
- * tuple on every page, dead ones too), page by page: each page changed is
- * written to the WAL as a whole image taken after the change, so neither
- * the WAL written from here on nor a base backup holds the key.  The caller
- * holds an AccessExclusiveLock on rel.
+ * tuple on every page, dead ones too), and the free space of every page
+ * (where pruning leaves the bytes of the versions it moved or removed),
+ * page by page: each page changed is written to the WAL as a whole image
+ * taken after the change, so neither the WAL written from here on nor a
+ * base backup holds the key.  The caller holds an AccessExclusiveLock on
+ * rel.
  */
 static void
 keys_wipe(Relation rel, const char *handle)
@@ -1019,6 +1021,7 @@ keys_wipe(Relation rel, const char *handle)
 		OffsetNumber hits[MaxHeapTuplesPerPage];
 		int			nhits = 0;
 		int			i;
+		bool		hole;
 
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
@@ -1040,14 +1043,31 @@ keys_wipe(Relation rel, const char *handle)
 			if (isnull || strcmp(TextDatumGetCString(d), handle) != 0)
 				continue;
 			d = heap_getattr(&tup, Anum_keys_wrapped_key, desc, &isnull);
-			if (isnull || VARATT_IS_EXTERNAL(DatumGetPointer(d)) ||
+			if (isnull)
+				continue;
+			if (VARATT_IS_EXTERNAL(DatumGetPointer(d)) ||
 				VARATT_IS_COMPRESSED(DatumGetPointer(d)))
-				continue;		/* (a key is never compressed or toasted) */
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("wrapped key of controller \"%s\" is stored compressed or out of line", handle),
+						 errdetail("It could not be overwritten in place.")));
 			hits[nhits++] = off;
 		}
-		if (nhits > 0)
+
+		/*
+		 * The free space between the line pointers and the tuples keeps the
+		 * bytes of tuples that pruning moved or removed (an old version of a
+		 * re-wrapped key): zero it too.  The page image below leaves that
+		 * hole out, and replay fills it with zeros.
+		 */
+		hole = false;
+		for (i = ((PageHeader) page)->pd_lower; i < ((PageHeader) page)->pd_upper && !hole; i++)
+			hole = ((char *) page)[i] != 0;
+		if (nhits > 0 || hole)
 		{
 			START_CRIT_SECTION();
+			memset((char *) page + ((PageHeader) page)->pd_lower, 0,
+				   ((PageHeader) page)->pd_upper - ((PageHeader) page)->pd_lower);
 			for (i = 0; i < nhits; i++)
 			{
 				ItemId		iid = PageGetItemId(page, hits[i]);

@@ -380,6 +380,7 @@ phleet_purge_as_owner(PG_FUNCTION_ARGS)
 	int			i;
 	TupleDesc	tupdesc;
 	Datum		result[2];
+	int64		processed;
 	bool		isnull[2] = {false, true};
 	MemoryContext caller = CurrentMemoryContext;
 
@@ -444,7 +445,7 @@ phleet_purge_as_owner(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(query, nargs, argtypes, values, nulls, false, 0) < 0)
 		elog(ERROR, "could not run the purge's statement on \"%s\"", get_rel_name(relid));
-	result[0] = Int64GetDatum((int64) SPI_processed);
+	processed = (int64) SPI_processed;
 	if (SPI_tuptable != NULL && SPI_processed > 0)
 	{
 		char	   *first = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -462,6 +463,8 @@ phleet_purge_as_owner(PG_FUNCTION_ARGS)
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
 	AtEOXact_GUC(false, save_nestlevel);
+	/* (after SPI_finish: int8 may be passed by reference, allocated here) */
+	result[0] = Int64GetDatum(processed);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, isnull)));
 }

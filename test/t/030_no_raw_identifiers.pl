@@ -196,12 +196,24 @@ my $keyfile_path = $node->data_dir . '/'
   . $node->safe_psql($db, "SELECT pg_relation_filepath('phleet.controller_keys')");
 $node->safe_psql($db, 'CHECKPOINT');
 ok(index(slurp($keyfile_path), pack('H*', $wrapped)) >= 0, 'the wrapped key is in the key table file');
+# an older version of the key row, moved by pruning into the page's free
+# space, is overwritten too (an UPDATE, as rewrap_keys() makes, then VACUUM)
+$node->safe_psql($db, "UPDATE phleet.controller_keys SET rewrapped_at = now() WHERE controller = 'acme'");
+$node->safe_psql($db, 'VACUUM phleet.controller_keys');
+$node->safe_psql($db, 'CHECKPOINT');
+ok(index(slurp($keyfile_path), pack('H*', $wrapped)) >= 0, 'the key table file holds the key before the forget');
 my ($forget_seg, $forget_off) = split /\|/, $node->safe_psql($db,
 	"SELECT file_name, file_offset FROM pg_walfile_name_offset(pg_current_wal_insert_lsn())");
 $node->safe_psql($db, "SELECT phleet.controller_forget('acme')");
 $node->safe_psql($db, 'CHECKPOINT');
 ok(index(slurp($keyfile_path), pack('H*', $wrapped)) < 0,
 	'after controller_forget the wrapped key is in no version of the row');
+# nor any 16 bytes of it: a new tuple written over an old copy in the free
+# space would hide a whole match, not the rest of the copy
+my $keyfile_bytes = slurp($keyfile_path);
+my $key_bytes = pack('H*', $wrapped);
+my $pieces = grep { index($keyfile_bytes, substr($key_bytes, $_, 16)) >= 0 } 0 .. length($key_bytes) - 16;
+is($pieces, 0, 'nor any 16 bytes of it, in the free space of the page either');
 # nor in the WAL the forget wrote: the first change of the key table's page
 # after the checkpoint above is a full-page image, taken after the key was
 # overwritten (WAL written before the forget keeps the key: see the docs)
