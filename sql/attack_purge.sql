@@ -343,6 +343,15 @@ CREATE TABLE attack_purge.part_1 (id int, at timestamptz NOT NULL, controller te
 CREATE INDEX ON attack_purge.part_1 ((attack_purge.evil(1)));
 ALTER TABLE attack_purge.part ATTACH PARTITION attack_purge.part_1 FOR VALUES FROM ('2000-01-01') TO ('2100-01-01');
 DROP INDEX attack_purge.part_1_evil_idx;
+-- nor through a domain: an expression that casts to a domain of the owner's
+-- (whose CHECK runs the owner's code when PostgreSQL folds the expression)
+CREATE DOMAIN attack_purge.d_evil AS int CHECK (attack_purge.evil(1) = 1);
+CREATE TABLE attack_purge.dom (id int PRIMARY KEY, at timestamptz NOT NULL);
+CREATE STATISTICS attack_purge.dom_s ON ((id::attack_purge.d_evil)) FROM attack_purge.dom;
+RESET ROLE;
+SELECT phleet.govern('attack_purge.dom');
+SET ROLE regress_attack_purge_owner;
+DROP TABLE attack_purge.dom;
 ALTER TABLE attack_purge.part ATTACH PARTITION attack_purge.part_1 FOR VALUES FROM ('2000-01-01') TO ('2100-01-01');
 RESET ROLE;
 SELECT rolname, rolsuper FROM pg_roles WHERE rolname = 'regress_attack_purge_owner';

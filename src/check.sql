@@ -361,7 +361,7 @@ BEGIN
     -- phleet's maintenance (purge, govern, pseudonymize_existing) refuses it
     RETURN QUERY
     SELECT 'error', pg_catalog.format('table %s', g.relid::regclass), u.found,
-           'Have a superuser own that code (ALTER FUNCTION ... OWNER TO), or drop the index, constraint or statistics that use it.'
+           'Have a superuser own that code (ALTER FUNCTION, OPERATOR or DOMAIN ... OWNER TO), or drop the index, constraint or statistics that use it.'
       FROM phleet.governed g
      CROSS JOIN LATERAL (SELECT phleet._untrusted_code(g.relid) AS found) u
      WHERE u.found IS NOT NULL;

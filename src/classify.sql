@@ -133,6 +133,9 @@ BEGIN
            SET category = EXCLUDED.category, identifier = EXCLUDED.identifier, reveal = EXCLUDED.reveal;
     PERFORM phleet._classify_sync(tbl);
 
+    IF identifier IS NOT NULL THEN
+        EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', tbl);
+    END IF;
     IF identifier IS NOT NULL AND phleet._untrusted_code(tbl) IS NULL THEN
         EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I IS NOT NULL AND NOT phleet.is_pseudonym(%I))',
                        tbl, col, col) INTO raw;

@@ -22,7 +22,10 @@ SELECT pg_catalog.pg_extension_config_dump('phleet.governed', '');
 -- query merely reads or plans a table: functions and operators in the
 -- expressions and predicates of its indexes (evaluated when the relcache
 -- loads them), its CHECK constraints and extended statistics (folded by the
--- planner) and its partition key, for the table and every partition.
+-- planner) and its partition key, for the table and every partition, and
+-- domains those expressions use (their CHECK constraints are folded too).
+-- Any such domain counts, whatever its constraints now: ALTER DOMAIN ... ADD
+-- CONSTRAINT locks no table whose expressions only cast to it.
 -- phleet's maintenance reads governed tables as the extension owner, a
 -- superuser: such code would run as that superuser.  Returns what the first
 -- one found is, NULL when there is none.  Reads only catalogs.
@@ -31,7 +34,7 @@ RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-WITH rels AS (
+WITH RECURSIVE rels AS (
     SELECT _untrusted_code.tbl::oid AS rel
     UNION
     SELECT t.relid FROM pg_partition_tree(_untrusted_code.tbl) t
@@ -48,19 +51,46 @@ WITH rels AS (
     UNION ALL
     SELECT 'pg_statistic_ext'::regclass, x.oid, format('statistics %I', x.stxname)
       FROM pg_statistic_ext x JOIN rels r ON x.stxrelid = r.rel
+), deps AS (
+    -- (a table's columns depend on their types: reading a column runs no
+    -- domain check, so only the table's own expressions count)
+    SELECT o.what, d.refclassid, d.refobjid
+      FROM objs o
+      JOIN pg_depend d ON d.classid = o.classid AND d.objid = o.objid
+     WHERE NOT (o.classid = 'pg_class'::regclass AND d.objsubid <> 0
+                AND o.objid IN (SELECT r.rel FROM rels r))
+), types(what, typ) AS (
+    -- types the expressions use, and the types those are made of: a cast
+    -- to a domain loads (and folds) the domain's CHECK constraints
+    SELECT d.what, d.refobjid FROM deps d WHERE d.refclassid = 'pg_type'::regclass
+    UNION
+    SELECT ty.what, x.t
+      FROM types ty
+      JOIN pg_type t ON t.oid = ty.typ
+     CROSS JOIN LATERAL (SELECT t.typbasetype
+                         UNION SELECT t.typelem
+                         UNION SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
+                         UNION SELECT a.atttypid FROM pg_attribute a
+                                WHERE a.attrelid = t.typrelid AND a.attnum > 0) x(t)
+     WHERE x.t <> 0
 )
-SELECT format('%s uses %s, owned by role %I, which is not a superuser', o.what,
-              CASE WHEN d.refclassid = 'pg_proc'::regclass THEN format('function %s', d.refobjid::regprocedure)
-                   ELSE format('operator %s', d.refobjid::regoperator) END,
-              w.rolname)
-  FROM objs o
-  JOIN pg_depend d ON d.classid = o.classid AND d.objid = o.objid
-                  AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
-  LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
-  LEFT JOIN pg_operator op ON d.refclassid = 'pg_operator'::regclass AND op.oid = d.refobjid
-  LEFT JOIN pg_proc opf ON opf.oid = op.oprcode
-  JOIN pg_roles w ON w.oid IN (p.proowner, op.oprowner, opf.proowner)
- WHERE NOT w.rolsuper
+SELECT f.found FROM (
+    SELECT format('%s uses %s, owned by role %I, which is not a superuser', d.what,
+                  CASE WHEN d.refclassid = 'pg_proc'::regclass THEN format('function %s', d.refobjid::regprocedure)
+                       ELSE format('operator %s', d.refobjid::regoperator) END,
+                  w.rolname) AS found
+      FROM deps d
+      LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
+      LEFT JOIN pg_operator op ON d.refclassid = 'pg_operator'::regclass AND op.oid = d.refobjid
+      LEFT JOIN pg_proc opf ON opf.oid = op.oprcode
+      JOIN pg_roles w ON w.oid IN (p.proowner, op.oprowner, opf.proowner)
+     WHERE d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass) AND NOT w.rolsuper
+    UNION ALL
+    SELECT format('%s uses domain %s, owned by role %I, which is not a superuser', ty.what, t.oid::regtype, w.rolname)
+      FROM types ty
+      JOIN pg_type t ON t.oid = ty.typ AND t.typtype = 'd'
+      JOIN pg_roles w ON w.oid = t.typowner
+     WHERE NOT w.rolsuper) f
  ORDER BY 1
  LIMIT 1
 $$;
@@ -68,19 +98,26 @@ COMMENT ON FUNCTION phleet._untrusted_code(regclass) IS
     'Internal: the first function or operator of a role that is not a superuser that reading or planning the table (or a partition) may run, NULL if none';
 
 -- Refuse to touch such a table from phleet's maintenance (as a superuser).
+-- The table and its partitions are locked first, for the rest of the
+-- caller's transaction, in SHARE UPDATE EXCLUSIVE mode: no index, CHECK
+-- constraint or statistics can come between this look and the caller's
+-- queries (CREATE INDEX [CONCURRENTLY], CREATE STATISTICS and ALTER TABLE
+-- wait for it).
 CREATE FUNCTION phleet._refuse_untrusted_code(tbl regclass, doing text)
 RETURNS void
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    found text := phleet._untrusted_code(tbl);
+    found text;
 BEGIN
+    EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', tbl);
+    found := phleet._untrusted_code(tbl);
     IF found IS NOT NULL THEN
         RAISE EXCEPTION 'cannot % table % as phleet''s maintenance: %', doing, tbl, found
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'phleet reads governed tables as the extension owner, a superuser, and PostgreSQL runs such code when it reads or plans the table.',
-                  HINT = 'Have a superuser own that code (ALTER FUNCTION ... OWNER TO), or drop the index, constraint or statistics that use it.';
+                  HINT = 'Have a superuser own that code (ALTER FUNCTION, OPERATOR or DOMAIN ... OWNER TO), or drop the index, constraint or statistics that use it.';
     END IF;
 END
 $$;

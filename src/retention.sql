@@ -233,8 +233,6 @@ BEGIN
                   HINT = 'Retention needs a column of type timestamptz, timestamp or date saying when each row was made.';
     END IF;
 
-    PERFORM phleet._refuse_untrusted_code(tbl, 'set a retention policy on');
-
     IF controller IS NOT NULL
        AND NOT EXISTS (SELECT FROM phleet.controllers c WHERE c.handle = retain.controller) THEN
         RAISE EXCEPTION 'controller "%" does not exist', controller
@@ -908,6 +906,17 @@ BEGIN
     IF cardinality(cands) = 0 THEN
         RETURN;
     END IF;
+    -- the partitions are read as the extension owner: no code of a
+    -- non-superuser that reading them runs (locked, then looked for; the
+    -- row-by-row purge that follows logs the table if either fails)
+    BEGIN
+        EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', tbl);
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN;
+    END;
+    IF phleet._untrusted_code(tbl) IS NOT NULL THEN
+        RETURN;
+    END IF;
     -- (no asynchronous commit risk: the drop's commit flushes the WAL of
     -- the detach before it; a detach lost in a crash leaves the partitions
     -- attached and nothing recorded)
@@ -1245,7 +1254,7 @@ DECLARE
     found text;
 BEGIN
     BEGIN
-        -- (pg_partition_tree() locks the partitions)
+        EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', tbl);
         found := phleet._untrusted_code(tbl);
     EXCEPTION WHEN lock_not_available THEN
         PERFORM phleet._purge_skip_table(run, tbl,
@@ -1287,9 +1296,11 @@ BEGIN
     END IF;
     -- the table first, waiting at most lock_timeout, then the holds: a lock
     -- on the table (any role with UPDATE on it can take one) must neither
-    -- stall the run nor keep phleet.hold() waiting behind the holds' lock
+    -- stall the run nor keep phleet.hold() waiting behind the holds' lock.
+    -- SHARE UPDATE EXCLUSIVE: no index, constraint or statistics of code
+    -- that reading the table would run can come (phleet._untrusted_code())
     BEGIN
-        EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', tbl);
+        EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', tbl);
     EXCEPTION WHEN lock_not_available THEN
         PERFORM phleet._purge_skip_table(run, tbl,
             format('could not lock the table within %s: another transaction holds a lock on it',
@@ -1297,6 +1308,11 @@ BEGIN
             'See pg_locks; the next purge tries again.');
         RETURN;
     END;
+    -- (every transaction that reads the table looks again, under the lock
+    -- that keeps new indexes, constraints and statistics out)
+    IF phleet._purge_untrusted(run, tbl) THEN
+        RETURN;
+    END IF;
     LOCK TABLE phleet.legal_holds IN SHARE MODE;
     -- the controllers not under a hold that have expired rows, in one query
     -- (LIMIT: one index probe per controller, never a join over the table)
@@ -1540,6 +1556,27 @@ DECLARE
 BEGIN
     status := 'more';
     deleted := 0;
+
+    -- The table as it is now (code added since the run looked at it), under
+    -- a lock that keeps new indexes, constraints and statistics out until
+    -- the batch commits: reading it must run no code of a non-superuser.
+    BEGIN
+        EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', tbl);
+        msg := phleet._untrusted_code(tbl);
+    EXCEPTION WHEN lock_not_available THEN
+        msg := format('could not lock the table within %s: another transaction holds a lock on it',
+                      current_setting('lock_timeout'));
+    END;
+    IF msg IS NOT NULL THEN
+        UPDATE phleet.purge_log l
+           SET status = 'error', error = msg, finished = clock_timestamp()
+         WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
+           AND l.cutoff = cohort AND l.status = 'running';
+        RAISE WARNING 'purge: table % stopped: %', tbl, msg
+            USING HINT = 'See phleet.purge_log; the next purge tries again.';
+        status := 'error';
+        RETURN;
+    END IF;
 
     -- who is still in the cohort: no hold, and a policy that still allows
     -- the cohort's cut-off (a longer one may have been set meanwhile)
@@ -2172,6 +2209,9 @@ BEGIN
      WHERE c.reveal;
     BEGIN
         PERFORM phleet._purge_vault_read_committed();
+        -- (the lookups read every table with a revealable column)
+        PERFORM phleet._refuse_untrusted_code(c.relid, 'prune the vault through')
+           FROM phleet.classifications c WHERE c.reveal;
         PERFORM phleet._vault_lock(controller);
         DELETE FROM phleet.purge_vault_candidates c
          WHERE c.controller = _purge_vault_delete.controller
@@ -2467,7 +2507,9 @@ BEGIN
         -- a policy whose time column is gone, or code of a non-superuser
         -- that reading the table would run: the purge skips the table
         -- (phleet.check() reports both)
-        CONTINUE WHEN t.time_column IS NULL OR phleet._untrusted_code(tbl) IS NOT NULL;
+        CONTINUE WHEN t.time_column IS NULL;
+        EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', tbl);
+        CONTINUE WHEN phleet._untrusted_code(tbl) IS NOT NULL;
         parts := '{}';
         part_c := '{}';
         part_n := '{}';
