@@ -1469,6 +1469,32 @@ $$;
 COMMENT ON FUNCTION phleet._purge_window(regclass, text[], timestamptz, integer, text, text, interval) IS
     'Internal: the time window of a purge batch';
 
+-- Delete rows of one leaf table of a batch by ctid (tids), those the
+-- batch's filter still selects, as the leaf's owner (phleet._purge_as_owner());
+-- returns the rows deleted per controller.
+CREATE FUNCTION phleet._purge_delete_tids(leaf regclass, q_filter text, controller_column name,
+    cs text[], lo text, hi text, tids tid[], OUT controllers text[], OUT counts bigint[])
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    counted text;
+BEGIN
+    SELECT x.result INTO counted
+      FROM phleet._purge_as_owner(leaf,
+               format('WITH d AS (DELETE FROM ONLY %s WHERE ctid = ANY($4) AND %s RETURNING %I AS c)
+                       SELECT coalesce(string_agg(s.c || '':'' || s.n, '',''), '''')
+                         FROM (SELECT d.c, count(*) AS n FROM d GROUP BY d.c) s',
+                      leaf, q_filter, controller_column),
+               cs, lo, hi, tids) x;
+    SELECT array_agg(split_part(x, ':', 1)), array_agg(split_part(x, ':', 2)::bigint)
+      INTO controllers, counts
+      FROM unnest(string_to_array(nullif(counted, ''), ',')) AS x;
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_delete_tids(regclass, text, name, text[], text, text, tid[]) IS
+    'Internal: delete a batch''s rows of one leaf table by ctid, as its owner; rows deleted per controller';
+
 -- One batch: delete at most batch_rows expired rows of one cohort (the
 -- controllers of a table sharing a cut-off), oldest first, and account for
 -- them in purge_log in the same transaction.
@@ -1519,7 +1545,6 @@ DECLARE
     met_locks boolean := false;
     locked bigint := 0;
     counted text;
-    part_counted text;
     dc text[] := '{}';
     dn bigint[] := '{}';
     part_c text[];
@@ -1711,17 +1736,9 @@ BEGIN
                                                  GROUP BY 1', tbl, q_filter)
                         USING cs, lo, hi, CASE WHEN by_ctid THEN batch_rows END
                     LOOP
-                        -- (as the owner of the partition it names)
-                        SELECT x.result INTO part_counted
-                          FROM phleet._purge_as_owner(leaf.rel,
-                                   format('WITH d AS (DELETE FROM ONLY %s WHERE ctid = ANY($4) AND %s RETURNING %I AS c)
-                                           SELECT coalesce(string_agg(s.c || '':'' || s.n, '',''), '''')
-                                             FROM (SELECT d.c, count(*) AS n FROM d GROUP BY d.c) s',
-                                          leaf.rel, q_filter, t.controller_column),
-                                   cs, lo, hi, leaf.tids) x;
-                        SELECT array_agg(split_part(x, ':', 1)), array_agg(split_part(x, ':', 2)::bigint)
-                          INTO part_c, part_n
-                          FROM unnest(string_to_array(nullif(part_counted, ''), ',')) AS x;
+                        SELECT x.controllers, x.counts INTO part_c, part_n
+                          FROM phleet._purge_delete_tids(leaf.rel, q_filter, t.controller_column,
+                                                         cs, lo, hi, leaf.tids) x;
                         dc := dc || part_c;
                         dn := dn || part_n;
                     END LOOP;
@@ -1776,16 +1793,9 @@ BEGIN
                         FOR leaf IN SELECT x.rel::regclass AS rel, array_agg(x.tid) AS tids
                                       FROM unnest(rels[s:e], tids[s:e]) AS x(rel, tid) GROUP BY x.rel
                         LOOP
-                            SELECT x.result INTO part_counted
-                              FROM phleet._purge_as_owner(leaf.rel,
-                                       format('WITH d AS (DELETE FROM ONLY %s WHERE ctid = ANY($4) AND %s RETURNING %I AS c)
-                                               SELECT coalesce(string_agg(s.c || '':'' || s.n, '',''), '''')
-                                                 FROM (SELECT d.c, count(*) AS n FROM d GROUP BY d.c) s',
-                                              leaf.rel, q_filter, t.controller_column),
-                                       cs, lo, hi, leaf.tids) x;
-                            SELECT array_agg(split_part(x, ':', 1)), array_agg(split_part(x, ':', 2)::bigint)
-                              INTO part_c, part_n
-                              FROM unnest(string_to_array(nullif(part_counted, ''), ',')) AS x;
+                            SELECT x.controllers, x.counts INTO part_c, part_n
+                              FROM phleet._purge_delete_tids(leaf.rel, q_filter, t.controller_column,
+                                                             cs, lo, hi, leaf.tids) x;
                             piece_c := piece_c || part_c;
                             piece_n := piece_n || part_n;
                         END LOOP;
@@ -2674,7 +2684,8 @@ REVOKE ALL ON FUNCTION
     phleet._purge_vault_delete(bigint, text),
     phleet._purge_finish(bigint, boolean), phleet._cron_check(),
     phleet._purge_partition_counts(regclass, name), phleet._purge_logs(bigint),
-    phleet._purge_skip_table(bigint, regclass, text, text), phleet._purge_untrusted(bigint, regclass)
+    phleet._purge_skip_table(bigint, regclass, text, text), phleet._purge_untrusted(bigint, regclass),
+    phleet._purge_delete_tids(regclass, text, name, text[], text, text, tid[])
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) FROM PUBLIC;
 
