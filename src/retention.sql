@@ -1469,6 +1469,25 @@ $$;
 COMMENT ON FUNCTION phleet._purge_window(regclass, text[], timestamptz, integer, text, text, interval) IS
     'Internal: the time window of a purge batch';
 
+-- A cohort's batch failed as a whole: its controllers still running in
+-- the table are logged as errors (the next purge tries again).
+CREATE FUNCTION phleet._purge_cohort_stopped(run bigint, tbl regclass, cohort timestamptz, msg text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE phleet.purge_log l
+       SET status = 'error', error = msg, finished = clock_timestamp()
+     WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
+       AND l.cutoff = cohort AND l.status = 'running';
+    RAISE WARNING 'purge: table % stopped: %', tbl, msg
+        USING HINT = 'See phleet.purge_log; the next purge tries again.';
+END
+$$;
+COMMENT ON FUNCTION phleet._purge_cohort_stopped(bigint, regclass, timestamptz, text) IS
+    'Internal: log a cohort whose batch failed as a whole as an error';
+
 -- Delete rows of one leaf table of a batch by ctid (tids), those the
 -- batch's filter still selects, as the leaf's owner (phleet._purge_as_owner());
 -- returns the rows deleted per controller.
@@ -1593,12 +1612,7 @@ BEGIN
                       current_setting('lock_timeout'));
     END;
     IF msg IS NOT NULL THEN
-        UPDATE phleet.purge_log l
-           SET status = 'error', error = msg, finished = clock_timestamp()
-         WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
-           AND l.cutoff = cohort AND l.status = 'running';
-        RAISE WARNING 'purge: table % stopped: %', tbl, msg
-            USING HINT = 'See phleet.purge_log; the next purge tries again.';
+        PERFORM phleet._purge_cohort_stopped(run, tbl, cohort, msg);
         status := 'error';
         RETURN;
     END IF;
@@ -1921,12 +1935,7 @@ BEGIN
         deleted := 0;
         next_lo := NULL;
         next_width := NULL;
-        UPDATE phleet.purge_log l
-           SET status = 'error', error = msg, finished = clock_timestamp()
-         WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
-           AND l.cutoff = cohort AND l.status = 'running';
-        RAISE WARNING 'purge: table % stopped: %', tbl, msg
-            USING HINT = 'See phleet.purge_log; the next purge tries again.';
+        PERFORM phleet._purge_cohort_stopped(run, tbl, cohort, msg);
         status := 'error';
     END;
 END
@@ -2685,7 +2694,8 @@ REVOKE ALL ON FUNCTION
     phleet._purge_finish(bigint, boolean), phleet._cron_check(),
     phleet._purge_partition_counts(regclass, name), phleet._purge_logs(bigint),
     phleet._purge_skip_table(bigint, regclass, text, text), phleet._purge_untrusted(bigint, regclass),
-    phleet._purge_delete_tids(regclass, text, name, text[], text, text, tid[])
+    phleet._purge_delete_tids(regclass, text, name, text[], text, text, tid[]),
+    phleet._purge_cohort_stopped(bigint, regclass, timestamptz, text)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE phleet.purge(integer, interval, bigint, text, bigint, bigint, integer) FROM PUBLIC;
 
