@@ -52,6 +52,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/xloginsert.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -60,6 +61,7 @@
 #include "storage/bufmgr.h"
 #include "storage/fd.h"
 #include "tcop/pquery.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -122,7 +124,9 @@ static Oid	keys_relid = InvalidOid;
 static void master_settings_assign(const char *newval, void *extra);
 static void master_forget_cached(void);
 static bool master_get(bool previous, MasterKey **out);
-static void master_parse(const char *what, const char *name, uint8 *buf,
+static bool master_path_shown(void);
+static int	master_path_detail(const char *guc, const char *file);
+static void master_parse(const char *source, uint8 *buf,
 						 size_t len, uint8 *key);
 static void master_no_key_error(void);
 static void key_wrap(const MasterKey *m, const char *handle, const uint8 *key,
@@ -201,11 +205,29 @@ master_no_key_error(void)
 }
 
 /*
+ * Whether errors may name the master key file: only to roles that may read
+ * the setting (it is GUC_SUPERUSER_ONLY), judged by the session's login role
+ * since the key is often first needed inside a SECURITY DEFINER function.
+ */
+static bool
+master_path_shown(void)
+{
+	return has_privs_of_role(GetSessionUserId(), ROLE_PG_READ_ALL_SETTINGS);
+}
+
+/* For other roles the path goes to the server log only. */
+static int
+master_path_detail(const char *guc, const char *file)
+{
+	return errdetail_log("%s is set to \"%s\".", guc, file);
+}
+
+/*
  * Decode a master key from what a file or command produced: exactly 32
  * bytes, or 64 hexadecimal characters followed by optional white space.
  */
 static void
-master_parse(const char *what, const char *name, uint8 *buf, size_t len, uint8 *key)
+master_parse(const char *source, uint8 *buf, size_t len, uint8 *key)
 {
 	size_t		i;
 
@@ -236,7 +258,7 @@ master_parse(const char *what, const char *name, uint8 *buf, size_t len, uint8 *
 	explicit_bzero(buf, len);
 	ereport(ERROR,
 			(errcode(ERRCODE_CONFIG_FILE_ERROR),
-			 errmsg("%s \"%s\" does not hold a master key", what, name),
+			 errmsg("%s does not hold a master key", source),
 			 errdetail("A master key is exactly 32 bytes, or 64 hexadecimal characters optionally followed by a newline."),
 			 errhint("Create one with: openssl rand -hex 32")));
 }
@@ -274,39 +296,47 @@ master_get(bool previous, MasterKey **out)
 	{
 		struct stat st;
 		FILE	   *fp;
+		bool		shown = master_path_shown();
+		const char *name = shown ? psprintf("master key file \"%s\"", file)
+			: psprintf("the master key file set in %s", file_guc);
 
 		if (stat(file, &st) != 0)
 			ereport(ERROR,
 					(errcode_for_file_access(),
-					 errmsg("could not access master key file \"%s\": %m", file),
-					 errdetail("%s is set to \"%s\"; relative paths are relative to the data directory.", file_guc, file),
-					 errhint("As the server's operating system user run: openssl rand -hex 32 > \"%s\" && chmod 600 \"%s\"", file, file)));
+					 errmsg("could not access %s: %m", name),
+					 shown ? errdetail("%s is set to \"%s\"; relative paths are relative to the data directory.", file_guc, file)
+					 : master_path_detail(file_guc, file),
+					 shown ? errhint("As the server's operating system user run: openssl rand -hex 32 > \"%s\" && chmod 600 \"%s\"", file, file)
+					 : errhint("A superuser sees the path with: SHOW %s", file_guc)));
 		if (!S_ISREG(st.st_mode))
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIG_FILE_ERROR),
-					 errmsg("master key file \"%s\" is not a regular file", file)));
+					 errmsg("%s is not a regular file", name),
+					 shown ? 0 : master_path_detail(file_guc, file)));
 		if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIG_FILE_ERROR),
-					 errmsg("master key file \"%s\" is accessible to other users", file),
+					 errmsg("%s is accessible to other users", name),
 					 errdetail("Its permissions are %04o; only the server's operating system user may read it.",
 							   (unsigned int) (st.st_mode & 07777)),
-					 errhint("Run: chmod 600 \"%s\"", file)));
+					 shown ? errhint("Run: chmod 600 \"%s\"", file) : master_path_detail(file_guc, file)));
 		fp = AllocateFile(file, PG_BINARY_R);
 		if (fp == NULL)
 			ereport(ERROR,
 					(errcode_for_file_access(),
-					 errmsg("could not open master key file \"%s\": %m", file)));
+					 errmsg("could not open %s: %m", name),
+					 shown ? 0 : master_path_detail(file_guc, file)));
 		len = fread(buf, 1, sizeof(buf), fp);
 		if (ferror(fp))
 		{
 			FreeFile(fp);
 			ereport(ERROR,
 					(errcode_for_file_access(),
-					 errmsg("could not read master key file \"%s\": %m", file)));
+					 errmsg("could not read %s: %m", name),
+					 shown ? 0 : master_path_detail(file_guc, file)));
 		}
 		FreeFile(fp);
-		master_parse("master key file", file, buf, Min(len, MASTER_READ_MAX + 1), m->key);
+		master_parse(name, buf, Min(len, MASTER_READ_MAX + 1), m->key);
 	}
 	else
 	{
@@ -332,7 +362,7 @@ master_get(bool previous, MasterKey **out)
 					 errmsg("%s failed", command_guc),
 					 errdetail("The command %s.", wait_result_to_str(rc))));
 		}
-		master_parse("output of", command_guc, buf, len, m->key);
+		master_parse(psprintf("the output of %s", command_guc), buf, len, m->key);
 	}
 	explicit_bzero(buf, sizeof(buf));
 

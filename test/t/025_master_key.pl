@@ -57,9 +57,11 @@ sub pseudonym
 
 sub pseudonym_error
 {
+	my ($user) = @_;
 	my ($ret, $stdout, $stderr) = $node->psql('postgres',
 		"BEGIN; SELECT phleet.enter('acme') \\g /dev/null\n"
-		  . "SELECT phleet.pseudonym('+1 555 123 0000', 'phone'); COMMIT;");
+		  . "SELECT phleet.pseudonym('+1 555 123 0000', 'phone'); COMMIT;",
+		extra_params => defined $user ? [ '-U', $user ] : []);
 	return $stderr;
 }
 
@@ -82,6 +84,21 @@ set_keys(master_key_file => 'phleet.key');
 like(pseudonym_error(), qr/could not access master key file "phleet.key": No such file/,
 	'missing key file refused');
 
+# an application role is not shown the path: that goes to the server log
+$node->safe_psql('postgres',
+	"CREATE ROLE keys_app LOGIN; SELECT phleet.bind_role('keys_app', 'acme')");
+my $log_offset = -s $node->logfile;
+$err = pseudonym_error('keys_app');
+like($err,
+	qr/could not access the master key file set in phleet.master_key_file: No such file/,
+	'missing key file refused for the application too');
+like($err, qr/HINT:  A superuser sees the path with: SHOW phleet.master_key_file/,
+	'hint for the application');
+unlike($err, qr/phleet\.key/, 'the application is not shown the path');
+like(slurp_file($node->logfile, $log_offset),
+	qr/DETAIL:  phleet.master_key_file is set to "phleet.key"/,
+	'the server log has the path');
+
 # a file others can read
 write_key('phleet.key', ('ab' x 32) . "\n", 0644);
 $err = pseudonym_error();
@@ -89,6 +106,10 @@ like($err, qr/master key file "phleet.key" is accessible to other users/,
 	'group/world-readable key file refused');
 like($err, qr/permissions are 0644/, 'detail shows the mode');
 like($err, qr/HINT:  Run: chmod 600 "phleet.key"/, 'hint says how to fix it');
+$err = pseudonym_error('keys_app');
+like($err, qr/the master key file set in phleet.master_key_file is accessible to other users/,
+	'the application is told too');
+unlike($err, qr/phleet\.key/, 'without the path');
 chmod(0640, "$data/phleet.key");
 like(pseudonym_error(), qr/accessible to other users/, 'group-readable refused too');
 
