@@ -55,14 +55,20 @@
 #include "pgstat.h"
 #include "port/pg_bswap.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/postmaster.h"
+#include "storage/condition_variable.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -160,6 +166,7 @@ typedef struct AuditRecord
 	char		pseudonym[PHLEET_PSEUDONYM_LEN + 1];	/* "" = none */
 	char		action[16];
 	char		outcome[32];
+	bool		started;		/* set by the worker as it takes the slot */
 	bool		done;			/* set by the worker once committed */
 } AuditRecord;
 
@@ -179,6 +186,24 @@ static SPIPlanPtr flush_plan = NULL;
 
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static shmem_request_hook_type prev_shmem_request = NULL;
+static shmem_startup_hook_type prev_shmem_startup = NULL;
+
+/*
+ * Audit writers running at once, server-wide.  Each reveal() waits for a
+ * slot before it starts its worker, so that a flood of calls
+ * (refused ones are audited too) cannot take every background worker slot
+ * from parallel query, replication and other extensions.
+ */
+typedef struct AuditWriters
+{
+	slock_t		mutex;
+	int			running;
+	ConditionVariable slot_freed;
+} AuditWriters;
+
+static AuditWriters *audit_writers = NULL;
+static int	max_audit_writers = 2;	/* phleet.max_audit_writers */
 
 static void vault_flush(bool all);
 static void vault_forget_pending(void);
@@ -195,6 +220,10 @@ static size_t vault_aad(const char *controller, const char *pseudonym, uint8 *aa
 static Oid	audit_owner(void);
 static void audit_init(AuditRecord *rec, const char *action, const char *controller);
 static void audit_commit(AuditRecord *rec, const char *outcome);
+static void audit_shmem_request(void);
+static void audit_shmem_startup(void);
+static void audit_slot_acquire(void);
+static void audit_slot_release(int code, Datum arg);
 static char *reveal_lookup(const char *controller, const char *pseudonym,
 						   const char **outcome);
 
@@ -211,6 +240,43 @@ VaultInit(void)
 	ProcessUtility_hook = vault_ProcessUtility;
 	RegisterXactCallback(vault_xact_callback, NULL);
 	RegisterSubXactCallback(vault_subxact_callback, NULL);
+
+	DefineCustomIntVariable("phleet.max_audit_writers",
+							"Background workers phleet runs at once to record reveal() calls in phleet.audit_log.",
+							"Further calls wait for one to finish; they count against max_worker_processes.",
+							&max_audit_writers, 2, 1, MAX_BACKENDS,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = audit_shmem_request;
+	prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = audit_shmem_startup;
+}
+
+static void
+audit_shmem_request(void)
+{
+	if (prev_shmem_request)
+		prev_shmem_request();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(AuditWriters)));
+}
+
+static void
+audit_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup)
+		prev_shmem_startup();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	audit_writers = ShmemInitStruct("phleet audit writers", sizeof(AuditWriters), &found);
+	if (!found)
+	{
+		SpinLockInit(&audit_writers->mutex);
+		audit_writers->running = 0;
+		ConditionVariableInit(&audit_writers->slot_freed);
+	}
+	LWLockRelease(AddinShmemInitLock);
 }
 
 /* Derive the controller's vault key once per backend and key. */
@@ -1030,6 +1096,7 @@ audit_commit(AuditRecord *rec, const char *outcome)
 	seg = dsm_create(sizeof(AuditRecord), 0);
 	shared = (AuditRecord *) dsm_segment_address(seg);
 	memcpy(shared, rec, sizeof(AuditRecord));
+	shared->started = false;
 	shared->done = false;
 
 	memset(&worker, 0, sizeof(worker));
@@ -1043,14 +1110,25 @@ audit_commit(AuditRecord *rec, const char *outcome)
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
 
+	/*
+	 * A slot taken here belongs to the worker once it runs (it gives it back
+	 * as it exits, however it exits, also when this backend has stopped
+	 * waiting for it); it is given back here if the worker never ran.
+	 */
+	audit_slot_acquire();
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		audit_slot_release(0, (Datum) 0);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("could not start the worker that records this call in phleet.audit_log"),
 				 errdetail("Calls of phleet.reveal() are refused unless their audit row can be committed."),
 				 errhint("Raise max_worker_processes, or retry when fewer background workers run.")));
+	}
 	status = WaitForBackgroundWorkerShutdown(handle);
 	pg_read_barrier();
+	if (!shared->started)
+		audit_slot_release(0, (Datum) 0);
 	done = shared->done;
 	dsm_detach(seg);
 	if (status != BGWH_STOPPED || !done)
@@ -1059,6 +1137,42 @@ audit_commit(AuditRecord *rec, const char *outcome)
 				 errmsg("could not record this call in phleet.audit_log"),
 				 errdetail("Calls of phleet.reveal() are refused unless their audit row can be committed."),
 				 errhint("See the server log for the audit writer's error.")));
+}
+
+/*
+ * Wait until fewer than phleet.max_audit_writers audit workers run, and take
+ * a slot for the one this backend starts.
+ */
+static void
+audit_slot_acquire(void)
+{
+	bool		taken = false;
+
+	for (;;)
+	{
+		SpinLockAcquire(&audit_writers->mutex);
+		if (audit_writers->running < max_audit_writers)
+		{
+			audit_writers->running++;
+			taken = true;
+		}
+		SpinLockRelease(&audit_writers->mutex);
+		if (taken)
+			break;
+		ConditionVariableSleep(&audit_writers->slot_freed, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+}
+
+/* Give an audit worker's slot back (also a before_shmem_exit callback). */
+static void
+audit_slot_release(int code, Datum arg)
+{
+	SpinLockAcquire(&audit_writers->mutex);
+	if (audit_writers->running > 0)
+		audit_writers->running--;
+	SpinLockRelease(&audit_writers->mutex);
+	ConditionVariableSignal(&audit_writers->slot_freed);
 }
 
 /*
@@ -1074,6 +1188,8 @@ phleet_audit_worker_main(Datum main_arg)
 	Datum		values[8];
 	char		nulls[8] = "        ";
 
+	/* the slot its backend took is this worker's from now on */
+	before_shmem_exit(audit_slot_release, (Datum) 0);
 	BackgroundWorkerUnblockSignals();
 	seg = dsm_attach(DatumGetUInt32(main_arg));
 	if (seg == NULL)
@@ -1081,6 +1197,7 @@ phleet_audit_worker_main(Datum main_arg)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("phleet audit writer could not map its record")));
 	rec = (AuditRecord *) dsm_segment_address(seg);
+	rec->started = true;
 	BackgroundWorkerInitializeConnectionByOid(rec->dboid, rec->owner, 0);
 
 	values[0] = TimestampTzGetDatum(rec->at);
