@@ -251,7 +251,8 @@ SELECT count(*) AS parted_rows FROM attack_purge.parted;
 -- phleet.pseudonymize_existing() updates rows as the table's owner too, and
 -- also without phleet.internal (which switches phleet's guards off): the
 -- owner's trigger cannot TRUNCATE a governed table, which only phleet_admin
--- may
+-- may, nor change the schema (see "Code the owner adds while the purge
+-- runs" below)
 CREATE TABLE attack_purge.legacy (id int PRIMARY KEY, phone text);
 SELECT phleet.govern('attack_purge.legacy');
 ALTER TABLE attack_purge.legacy OWNER TO regress_attack_purge_owner;
@@ -268,6 +269,12 @@ BEGIN
     EXCEPTION WHEN insufficient_privilege THEN
         INSERT INTO attack_purge.loot VALUES ('pseudonymize_existing', 'truncate refused');
     END;
+    BEGIN
+        CREATE INDEX IF NOT EXISTS other_later ON attack_purge.other ((id + 1));
+        INSERT INTO attack_purge.loot VALUES ('pseudonymize_existing', 'created an index');
+    EXCEPTION WHEN insufficient_privilege THEN
+        INSERT INTO attack_purge.loot VALUES ('pseudonymize_existing', 'schema change refused');
+    END;
     RETURN NEW;
 END
 $$;
@@ -280,7 +287,7 @@ SET client_min_messages = warning;
 CALL phleet.pseudonymize_existing('attack_purge.legacy', 'phone');
 RESET client_min_messages;
 RESET SESSION AUTHORIZATION;
-SELECT note FROM attack_purge.loot WHERE via = 'pseudonymize_existing';
+SELECT note FROM attack_purge.loot WHERE via = 'pseudonymize_existing' ORDER BY 1;
 SELECT count(*) > 0 AS other_kept, (SELECT phleet.is_pseudonym(phone) FROM attack_purge.legacy) AS converted
   FROM attack_purge.other;
 
@@ -433,6 +440,64 @@ SELECT table_name, controller, status, rows_deleted, left(error, 70) AS error FR
 SELECT rolname, rolsuper FROM pg_roles WHERE rolname = 'regress_attack_purge_owner';
 SELECT via, note FROM attack_purge.loot ORDER BY 1, 2;
 SHOW search_path;
+
+-- Code the owner adds while the purge runs: its trigger, fired by the
+-- purge's DELETE (as the owner), creates an index with its function on
+-- another partition of the table, after the transaction's look for such
+-- code.  The purge stops there (a budget of a microsecond) and reads the
+-- table again for the oldest row it keeps.  The owner's code may make no
+-- schema change while phleet runs it: the trigger fails, and the purge
+-- leaves the rows it fires for.
+SET ROLE regress_attack_purge_owner;
+CREATE TABLE attack_purge.late (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE attack_purge.late_old PARTITION OF attack_purge.late FOR VALUES FROM ('2000-01-01') TO ('2020-01-01');
+CREATE TABLE attack_purge.late_new PARTITION OF attack_purge.late FOR VALUES FROM ('2020-01-01') TO ('2100-01-01');
+CREATE FUNCTION attack_purge.plant() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE INDEX IF NOT EXISTS late_new_evil ON attack_purge.late_new ((attack_purge.evil(1)));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER plant AFTER DELETE ON attack_purge.late_old FOR EACH ROW EXECUTE FUNCTION attack_purge.plant();
+RESET ROLE;
+SELECT phleet.govern('attack_purge.late');
+GRANT ALL ON attack_purge.late TO regress_attack_purge_app;
+SET ROLE regress_attack_purge_app;
+BEGIN;
+SELECT phleet.enter('atk-pg-a') IS NOT NULL AS a;
+INSERT INTO attack_purge.late VALUES (1, '2010-01-01'), (3, '2011-01-01'), (2, now());
+COMMIT;
+RESET ROLE;
+SET client_min_messages = error;
+SELECT phleet.retain('attack_purge.late', '10 days', 'at');
+RESET client_min_messages;
+DELETE FROM attack_purge.loot;
+SET phleet.purge_partitions = off;
+CALL phleet.purge(1, '1 microsecond');
+RESET phleet.purge_partitions;
+SELECT table_name, controller, status, rows_deleted, left(error, 70) AS error FROM phleet.purge_log
+ WHERE table_name = 'attack_purge.late' ORDER BY controller;
+SELECT rolname, rolsuper FROM pg_roles WHERE rolname = 'regress_attack_purge_owner';
+SELECT via, note FROM attack_purge.loot ORDER BY 1, 2;
+SELECT count(*) AS evil_indexes FROM pg_index WHERE indrelid = 'attack_purge.late_new'::regclass AND indexprs IS NOT NULL;
+
+-- An index the owner creates from a session of its own between a run's
+-- last batch and its end (the batch's lock is gone): the end of a stopped
+-- run (here called directly for a run stopped in the table) reads the
+-- table for the oldest row kept only under the lock, after a new look.
+SET ROLE regress_attack_purge_owner;
+CREATE INDEX late_new_evil ON attack_purge.late_new ((attack_purge.evil(1)));
+RESET ROLE;
+DELETE FROM attack_purge.loot;
+INSERT INTO phleet.purge_runs (run_id, batch_rows, time_budget) VALUES (90, 1, '1 microsecond');
+INSERT INTO phleet.purge_log (run_id, relid, table_name, controller, method, status)
+VALUES (90, 'attack_purge.late'::regclass, 'attack_purge.late', 'atk-pg-a', 'rows', 'running'),
+       (90, 'attack_purge.events'::regclass, 'attack_purge.events', 'atk-pg-a', 'rows', 'running');
+SELECT * FROM phleet._purge_finish(90, true);
+SELECT table_name, status, oldest_kept IS NOT NULL AS oldest_read FROM phleet.purge_log WHERE run_id = 90 ORDER BY 1;
+SELECT rolname, rolsuper FROM pg_roles WHERE rolname = 'regress_attack_purge_owner';
+SELECT via, note FROM attack_purge.loot ORDER BY 1, 2;
+DROP INDEX attack_purge.late_new_evil;
 
 -- phleet._purge_as_owner() is phleet's alone
 SET SESSION AUTHORIZATION regress_attack_purge_admin;

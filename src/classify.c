@@ -320,14 +320,12 @@ phleet_convert_rows(PG_FUNCTION_ARGS)
 	char	   *relname;
 	char	   *where;
 	Oid			owner;
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
+	PhleetOwnerCode oc;
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
 	Datum		result[2];
-	int64		converted;
-	int64		left;
+	volatile int64 converted = 0;
+	volatile int64 left = 0;
 	HeapTuple	tup;
 
 	if (!phleet_internal_operation())
@@ -361,40 +359,37 @@ phleet_convert_rows(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(kind);
 
 	/*
-	 * As the owner, without phleet.internal (which switches phleet's guards
-	 * off), with search_path pg_catalog, pg_temp: the table's triggers run
-	 * as in any UPDATE of the owner's.  All is put back below (settings the
-	 * owner's code changed too), or by the abort of the (sub)transaction.
+	 * As the owner (phleet_owner_code_begin()): the table's triggers run as
+	 * in any UPDATE of the owner's.
 	 */
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("phleet.internal", "off", PGC_SUSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(psprintf("UPDATE %s SET %s = %s WHERE %s AND phleet._identifier_valid(%s, $2)",
-									   relname, quote_identifier(col), quote_identifier(col),
-									   where, quote_identifier(col)),
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not convert the values of column \"%s\"", col);
-	converted = (int64) SPI_processed;
-	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s", relname, where),
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not count the remaining values of column \"%s\"", col);
+	phleet_owner_code_begin(&oc, owner, 0);
+	PG_TRY();
 	{
 		bool		isnull;
 
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args(psprintf("UPDATE %s SET %s = %s WHERE %s AND phleet._identifier_valid(%s, $2)",
+										   relname, quote_identifier(col), quote_identifier(col),
+										   where, quote_identifier(col)),
+								  2, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not convert the values of column \"%s\"", col);
+		converted = (int64) SPI_processed;
+		if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s", relname, where),
+								  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "could not count the remaining values of column \"%s\"", col);
 		/* (as a value: int8 is passed by reference on some platforms) */
 		left = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_finish();
 	}
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
-	AtEOXact_GUC(false, save_nestlevel);
+	PG_CATCH();
+	{
+		phleet_owner_code_cleanup(&oc);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	phleet_owner_code_end(&oc);
 	result[0] = Int64GetDatum(converted);
 	result[1] = Int64GetDatum(left);
 

@@ -80,6 +80,19 @@ extern void phleet_normalize_checked(PhleetKind kind, const char *value,
 /* utility.c */
 extern void UtilityInit(void);
 
+/* What phleet_owner_code_begin() saved, for phleet_owner_code_end(). */
+typedef struct PhleetOwnerCode
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	int			save_depth;
+} PhleetOwnerCode;
+
+extern void phleet_owner_code_begin(PhleetOwnerCode *oc, Oid owner, int sec_flags);
+extern void phleet_owner_code_end(PhleetOwnerCode *oc);
+extern void phleet_owner_code_cleanup(PhleetOwnerCode *oc);
+
 /* guard.c */
 extern void GuardInit(void);
 

@@ -374,13 +374,11 @@ phleet_purge_as_owner(PG_FUNCTION_ARGS)
 	char	   *nulls;
 	Relation	rel;
 	Oid			owner;
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
+	PhleetOwnerCode oc;
 	int			i;
 	TupleDesc	tupdesc;
 	Datum		result[2];
-	int64		processed;
+	volatile int64 processed = 0;
 	bool		isnull[2] = {false, true};
 	MemoryContext caller = CurrentMemoryContext;
 
@@ -427,42 +425,42 @@ phleet_purge_as_owner(PG_FUNCTION_ARGS)
 	table_close(rel, NoLock);
 
 	/*
-	 * Undone on return, with whatever the owner's code set (a plain SET in a
-	 * trigger must not outlive it), and on error by the abort.
+	 * Outside any entered context, too; all undone on return, and on error
+	 * by the abort.
 	 */
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("phleet.internal", "off", PGC_SUSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	phleet_owner_code_begin(&oc, owner, SECURITY_NOFORCE_RLS);
 	(void) set_config_option(PHLEET_CONTEXT_GUC, "", PGC_SUSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(query, nargs, argtypes, values, nulls, false, 0) < 0)
-		elog(ERROR, "could not run the purge's statement on \"%s\"", get_rel_name(relid));
-	processed = (int64) SPI_processed;
-	if (SPI_tuptable != NULL && SPI_processed > 0)
+	PG_TRY();
 	{
-		char	   *first = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		if (first != NULL)
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args(query, nargs, argtypes, values, nulls, false, 0) < 0)
+			elog(ERROR, "could not run the purge's statement on \"%s\"", get_rel_name(relid));
+		processed = (int64) SPI_processed;
+		if (SPI_tuptable != NULL && SPI_processed > 0)
 		{
-			/* out of SPI's memory, which SPI_finish() frees */
-			MemoryContext spicxt = MemoryContextSwitchTo(caller);
+			char	   *first = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 
-			result[1] = CStringGetTextDatum(first);
-			isnull[1] = false;
-			MemoryContextSwitchTo(spicxt);
+			if (first != NULL)
+			{
+				/* out of SPI's memory, which SPI_finish() frees */
+				MemoryContext spicxt = MemoryContextSwitchTo(caller);
+
+				result[1] = CStringGetTextDatum(first);
+				isnull[1] = false;
+				MemoryContextSwitchTo(spicxt);
+			}
 		}
+		SPI_finish();
 	}
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
-	AtEOXact_GUC(false, save_nestlevel);
+	PG_CATCH();
+	{
+		phleet_owner_code_cleanup(&oc);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	phleet_owner_code_end(&oc);
 	/* (after SPI_finish: int8 may be passed by reference, allocated here) */
 	result[0] = Int64GetDatum(processed);
 

@@ -2311,14 +2311,33 @@ CREATE FUNCTION phleet._purge_finish(run bigint, stopped boolean,
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET phleet.internal = on
+SET lock_timeout = '2s'
 AS $$
 DECLARE
     failed boolean;
     longest interval;
+    rel oid;
+    readable boolean;
 BEGIN
+    -- the oldest row left where the run stopped: read, as every read of a
+    -- governed table, under the lock that keeps code of other roles out,
+    -- after a look for such code (an index the owner created since the last
+    -- batch); without them, not read
+    FOR rel IN SELECT DISTINCT l.relid FROM phleet.purge_log l
+                WHERE l.run_id = run AND l.status = 'running' AND l.method <> 'vault'
+                  AND EXISTS (SELECT FROM pg_class c WHERE c.oid = l.relid) LOOP
+        BEGIN
+            PERFORM phleet._refuse_untrusted_code(rel::regclass, 'read');
+            readable := true;
+        EXCEPTION WHEN insufficient_privilege OR lock_not_available THEN
+            readable := false;
+        END;
+        UPDATE phleet.purge_log l
+           SET oldest_kept = CASE WHEN readable THEN phleet._oldest(l.controller, rel::regclass) END
+         WHERE l.run_id = run AND l.relid = rel AND l.status = 'running';
+    END LOOP;
     UPDATE phleet.purge_log l
-       SET status = 'stopped', finished = clock_timestamp(),
-           oldest_kept = CASE WHEN l.method <> 'vault' THEN phleet._oldest(l.controller, l.relid::regclass) END
+       SET status = 'stopped', finished = clock_timestamp()
      WHERE l.run_id = run AND l.status = 'running';
     -- candidates left by a stop, a hold or an error: the next run finds them again
     DELETE FROM phleet.purge_vault_candidates c WHERE c.run_id = run;
