@@ -119,6 +119,7 @@ static MemoryContext key_cxt = NULL;
 static HTAB *key_cache = NULL;
 static PhleetKey *key_last = NULL;
 static bool key_cache_stale = false;
+static TimestampTz key_statement = 0;	/* start of the last statement that looked */
 static Oid	keys_relid = InvalidOid;
 
 static void master_settings_assign(const char *newval, void *extra);
@@ -812,6 +813,17 @@ phleet_key_get(const char *handle)
 	uint8		key[PHLEET_KEY_LEN];
 	bool		found;
 
+	/*
+	 * Once per statement, take in the invalidations other sessions sent (a
+	 * statement that locks no new relation would not): a controller_forget()
+	 * committed since the last statement applies to this one, also in a
+	 * transaction that already used the key.
+	 */
+	if (GetCurrentStatementStartTimestamp() != key_statement)
+	{
+		key_statement = GetCurrentStatementStartTimestamp();
+		AcceptInvalidationMessages();
+	}
 	if (key_cache_stale)
 		key_cache_reset();
 	if (key_last != NULL && strcmp(key_last->handle, handle) == 0)
