@@ -52,8 +52,9 @@
  *   another controller, and a search over "<" would read common values and
  *   histogram bounds back.  While phleet.hide_statistics is on (superuser
  *   setting), phleet's relation and index statistics hooks give the planner,
- *   for a governed table whose policies apply, only what reveals no value:
- *   null fraction, width, number of distinct values and correlation.
+ *   for a governed table whose policies apply (and for phleet's own tables
+ *   with row-level security), only what reveals no value: null fraction,
+ *   width, number of distinct values and correlation.
  *
  * The hooks keep the normal path cheap: a query whose relations are all
  * checked as the session user costs one pass over its range table, and
@@ -68,6 +69,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/index.h"
+#include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
@@ -518,7 +520,10 @@ guard_xact_callback(XactEvent event, void *arg)
 /*
  * Are the statistics of relid, read as checkas (InvalidOid: the current
  * user), to be stripped?  A governed table is recognized by phleet's policy
- * in its relcache entry, without a catalog scan.
+ * in its relcache entry, without a catalog scan.  phleet's own tables with
+ * row-level security (legal_holds, retention_rules, purge_log: each
+ * controller sees its own rows) count too: their sampled values (a hold's
+ * reason) would otherwise show through estimates the same way.
  */
 static bool
 stats_hidden(Oid relid, Oid checkas)
@@ -532,7 +537,10 @@ stats_hidden(Oid relid, Oid checkas)
 	rel = RelationIdGetRelation(relid);
 	if (!RelationIsValid(rel))
 		return false;
-	if (rel->rd_rsdesc != NULL)
+	if (rel->rd_rel->relrowsecurity &&
+		rel->rd_rel->relnamespace == get_namespace_oid(PHLEET_SCHEMA, true))
+		governed = true;
+	else if (rel->rd_rsdesc != NULL)
 		foreach(lc, rel->rd_rsdesc->policies)
 		{
 			RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(lc);

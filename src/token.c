@@ -128,8 +128,11 @@ token_malformed_detail(PhleetTokenStatus status)
 
 /*
  * Hide a token sent as a literal from pg_stat_activity: replace its text in
- * the reported query with "phleet1.<redacted>".  (Statement logs have it
- * already; pass tokens as bind parameters to keep them out of both.)
+ * the reported query with "phleet1.<redacted>".  This only shortens the
+ * exposure: PostgreSQL reports the statement's text when it starts, so until
+ * this call sessions of the same role can read the token there (and
+ * statement logs have it already).  Pass tokens as bind parameters to keep
+ * them out of both.
  */
 static void
 token_redact_activity(const char *token, size_t len)
@@ -177,6 +180,13 @@ phleet_enter_token(PG_FUNCTION_ARGS)
 	t = PG_GETARG_TEXT_PP(0);
 	s = VARDATA_ANY(t);
 	len = VARSIZE_ANY_EXHDR(t);
+
+	/*
+	 * Redact first: a call that fails below (a cursor is open, the session
+	 * is bound elsewhere, a truncated signature) must not leave the token in
+	 * pg_stat_activity for the rest of the transaction.
+	 */
+	token_redact_activity(s, len);
 
 	status = phleet_token_parse(s, len, &tok);
 	switch (status)
@@ -229,7 +239,6 @@ phleet_enter_token(PG_FUNCTION_ARGS)
 
 	phleet_warn_outside_block("Call phleet.enter_token() after BEGIN: its context lasts until the end of the transaction.");
 	phleet_context_set(tok.handle, false);
-	token_redact_activity(s, len);
 	PG_RETURN_TEXT_P(cstring_to_text(tok.handle));
 }
 
