@@ -313,6 +313,12 @@ BEGIN
         RETURN QUERY SELECT 'error', 'table phleet.token_secret',
             'there is no token secret: phleet.mint_token() and phleet.enter_token() fail',
             'Run SELECT phleet.set_token_secret(); and give the result to the token authority.';
+    ELSIF NOT EXISTS (SELECT FROM phleet.token_secret s, pg_catalog.pg_database d
+                       WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+                         AND s.datid OPERATOR(pg_catalog.=) d.oid) THEN
+        RETURN QUERY SELECT 'error', 'table phleet.token_secret',
+            'the token secret was made for another database (this one is a copy): phleet.mint_token() and phleet.enter_token() fail',
+            'Run SELECT phleet.set_token_secret(); and give the result to the token authority.';
     END IF;
     RETURN QUERY
     SELECT 'warning', pg_catalog.format('binding %s', b.role::oid),

@@ -19,10 +19,13 @@ COMMENT ON FUNCTION phleet.leave() IS 'End the entered controller context';
 CREATE TABLE phleet.token_secret (
     id         integer PRIMARY KEY CHECK (id = 1),
     secret     bytea NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- the database it was made for: a copy (CREATE DATABASE ... TEMPLATE)
+    -- must not accept the original's tokens
+    datid      oid NOT NULL
 );
 COMMENT ON TABLE phleet.token_secret IS
-    'Installation secret that signs context tokens; readable by no role but the extension owner, never dumped';
+    'Installation secret that signs context tokens, and the database it belongs to; readable by no role but the extension owner, never dumped';
 REVOKE ALL ON phleet.token_secret FROM PUBLIC;
 
 CREATE FUNCTION phleet.set_token_secret(secret bytea DEFAULT NULL)

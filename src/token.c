@@ -40,6 +40,7 @@ PG_FUNCTION_INFO_V1(phleet_mint_token);
 PG_FUNCTION_INFO_V1(phleet_set_token_secret);
 
 #define Anum_token_secret_secret	2
+#define Anum_token_secret_datid		4
 #define TOKEN_SECRET_MINLEN			32
 
 static bytea *token_secret_read(void);
@@ -58,6 +59,7 @@ token_secret_read(void)
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bytea	   *secret = NULL;
+	Oid			datid = InvalidOid;
 
 	rel = table_open(relid, AccessShareLock);
 	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
@@ -70,6 +72,9 @@ token_secret_read(void)
 
 		if (!isnull)
 			secret = DatumGetByteaPCopy(d);
+		d = heap_getattr(tup, Anum_token_secret_datid, RelationGetDescr(rel), &isnull);
+		if (!isnull)
+			datid = DatumGetObjectId(d);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -80,6 +85,15 @@ token_secret_read(void)
 				 errmsg("phleet has no token secret"),
 				 errdetail("Context tokens are signed and verified with an installation secret, which is not dumped with the database."),
 				 errhint("A member of phleet_admin can create one with SELECT phleet.set_token_secret();")));
+	if (datid != MyDatabaseId)
+	{
+		explicit_bzero(VARDATA(secret), VARSIZE(secret) - VARHDRSZ);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("phleet's token secret was made for another database"),
+				 errdetail("This database was copied from another one (CREATE DATABASE ... TEMPLATE) with its secret: tokens minted for that database must not act here."),
+				 errhint("A member of phleet_admin can create this database's own with SELECT phleet.set_token_secret();")));
+	}
 	return secret;
 }
 
@@ -310,8 +324,8 @@ Datum
 phleet_set_token_secret(PG_FUNCTION_ARGS)
 {
 	bytea	   *secret;
-	Oid			argtypes[1] = {BYTEAOID};
-	Datum		values[1];
+	Oid			argtypes[2] = {BYTEAOID, OIDOID};
+	Datum		values[2];
 
 	if (PG_ARGISNULL(0))
 	{
@@ -335,10 +349,11 @@ phleet_set_token_secret(PG_FUNCTION_ARGS)
 	}
 
 	values[0] = PointerGetDatum(secret);
+	values[1] = ObjectIdGetDatum(MyDatabaseId);
 	SPI_connect();
 	if (SPI_execute("DELETE FROM phleet.token_secret", false, 0) != SPI_OK_DELETE ||
-		SPI_execute_with_args("INSERT INTO phleet.token_secret (id, secret) VALUES (1, $1)",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+		SPI_execute_with_args("INSERT INTO phleet.token_secret (id, secret, datid) VALUES (1, $1, $2)",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store the token secret");
 	SPI_finish();
 	PG_RETURN_BYTEA_P(secret);

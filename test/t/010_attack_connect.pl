@@ -203,5 +203,35 @@ like($err, qr/malformed controller token/, 'and cannot replay it');
 $victim->query_safe('COMMIT');
 $victim->quit;
 
+# -- 5. A copy of the database does not take the original's tokens ---------
+# CREATE DATABASE ... TEMPLATE copies phleet.token_secret with the rest: the
+# secret remembers its database, and a copy needs a secret of its own.
+$node->safe_psql('postgres', q{
+CREATE DATABASE tok_src;
+});
+$node->safe_psql('tok_src', q{
+SET client_min_messages = warning;
+CREATE EXTENSION phleet CASCADE;
+SELECT phleet.controller_create('cb');
+});
+my $tok_cb = $node->safe_psql('tok_src', q{SELECT phleet.mint_token('cb', '5 minutes')});
+$node->safe_psql('postgres', 'CREATE DATABASE tok_copy TEMPLATE tok_src');
+is($node->safe_psql('tok_src', "BEGIN; SELECT phleet.enter_token('$tok_cb'); COMMIT"),
+	'cb', 'the token works in its own database');
+($ret, $out, $err) = $node->psql('tok_copy', "BEGIN; SELECT phleet.enter_token('$tok_cb'); COMMIT");
+like($err, qr/phleet's token secret was made for another database/,
+	'a copy of the database refuses the original\'s tokens');
+like($err, qr/HINT:  A member of phleet_admin can create this database's own/, 'with a hint');
+is($node->safe_psql('tok_copy',
+		q{SELECT finding FROM phleet.check() WHERE object = 'table phleet.token_secret'}),
+	'the token secret was made for another database (this one is a copy): phleet.mint_token() and phleet.enter_token() fail',
+	'check() reports it');
+$node->safe_psql('tok_copy', 'SELECT phleet.set_token_secret()');
+my $tok_copy = $node->safe_psql('tok_copy', q{SELECT phleet.mint_token('cb', '5 minutes')});
+is($node->safe_psql('tok_copy', "BEGIN; SELECT phleet.enter_token('$tok_copy'); COMMIT"),
+	'cb', 'a secret of its own works');
+($ret, $out, $err) = $node->psql('tok_copy', "BEGIN; SELECT phleet.enter_token('$tok_cb'); COMMIT");
+like($err, qr/controller token signature does not match/, 'and the original\'s tokens stay refused');
+
 $node->stop;
 done_testing();
