@@ -281,6 +281,16 @@ BEGIN
       CROSS JOIN LATERAL pg_catalog.aclexplode(pa.paracl) x
      WHERE pa.parname LIKE 'phleet.%' AND x.privilege_type = 'SET';
 
+    -- reveal()'s audit writers may take every background worker
+    IF pg_catalog.current_setting('phleet.max_audit_writers', true)::integer
+       >= pg_catalog.current_setting('max_worker_processes')::integer THEN
+        RETURN QUERY SELECT 'warning', 'setting phleet.max_audit_writers',
+            pg_catalog.format('phleet.max_audit_writers (%s) is not below max_worker_processes (%s): a flood of reveal() calls can take every background worker from parallel query and other extensions',
+                              pg_catalog.current_setting('phleet.max_audit_writers'),
+                              pg_catalog.current_setting('max_worker_processes')),
+            'ALTER SYSTEM RESET phleet.max_audit_writers; SELECT pg_reload_conf();';
+    END IF;
+
     -- planner estimates
     IF pg_catalog.current_setting('phleet.hide_statistics', true) = 'off' THEN
         RETURN QUERY SELECT 'warning', 'setting phleet.hide_statistics',

@@ -78,6 +78,19 @@ my ($ret, $out, $err) = $node->psql('postgres', "SET statement_timeout = '20s'; 
 like($err, qr/permission denied to reveal pseudonyms/, 'the next call gets its slot at once');
 is($node->safe_psql('postgres', $writers), '0', 'no audit writer is left');
 
+# check() warns when the writers could take every background worker
+is($node->safe_psql('postgres',
+		q{SELECT count(*) FROM phleet.check() WHERE object = 'setting phleet.max_audit_writers'}),
+	'0', 'check() is silent at 1 writer of 8 workers');
+$node->safe_psql('postgres', 'ALTER SYSTEM SET phleet.max_audit_writers = 8');
+$node->reload;
+$node->poll_query_until('postgres', q{SELECT current_setting('phleet.max_audit_writers') = '8'})
+  or die 'the setting did not change';
+like($node->safe_psql('postgres',
+		q{SELECT severity || ': ' || finding FROM phleet.check() WHERE object = 'setting phleet.max_audit_writers'}),
+	qr/^warning: phleet.max_audit_writers \(8\) is not below max_worker_processes \(8\)/,
+	'and warns at 8 of 8');
+
 # the setting is the server's
 ($ret, $out, $err) = $node->psql('postgres', 'SET phleet.max_audit_writers = 5');
 like($err, qr/parameter "phleet.max_audit_writers" cannot be changed now/, 'set in postgresql.conf only');
