@@ -209,11 +209,13 @@ master_no_key_error(void)
  * Whether errors may name the master key file: only to roles that may read
  * the setting (it is GUC_SUPERUSER_ONLY), judged by the session's login role
  * since the key is often first needed inside a SECURITY DEFINER function.
+ * (Outside a transaction the roles cannot be looked up: not shown.)
  */
 static bool
 master_path_shown(void)
 {
-	return has_privs_of_role(GetSessionUserId(), ROLE_PG_READ_ALL_SETTINGS);
+	return IsTransactionState() &&
+		has_privs_of_role(GetSessionUserId(), ROLE_PG_READ_ALL_SETTINGS);
 }
 
 /* For other roles the path goes to the server log only. */
