@@ -1,4 +1,6 @@
-# Review 12: a wakeup lost among reveal() calls waiting for an audit writer
+# Review 12.
+#
+# 1. A wakeup lost among reveal() calls waiting for an audit writer
 # slot (phleet.max_audit_writers).  A finished writer woke one waiting call
 # (ConditionVariableSignal); when that call was cancelled before it took the
 # slot, the wakeup went with it, and the next waiting call slept on with
@@ -83,4 +85,55 @@ is($node->safe_psql('postgres',
 $s1->quit;
 $s2->quit;
 $s3->quit;
+
+# 2. The master key file's path reached an application in
+# phleet.purge_log.error.  Master key errors name the file only to roles
+# that may read phleet.master_key_file; the purge runs as such a role (a
+# superuser, here and from pg_cron) and stores the message of an error in
+# the log, where each controller reads its rows.  Here the vault pruning,
+# which needs the controller's key, meets a key file that others can read.
+# The path is now in the error's detail (or, for other roles, the server
+# log) only, never in its message.
+my $keyfile = $node->data_dir . '/secret-dir-review12/phleet.key';
+mkdir($node->data_dir . '/secret-dir-review12') or die "mkdir: $!";
+open(my $fh, '>', $keyfile) or die "could not write $keyfile: $!";
+print $fh ('ab' x 32) . "\n";
+close $fh;
+chmod(0600, $keyfile) or die "chmod: $!";
+$node->safe_psql('postgres', "ALTER SYSTEM SET phleet.master_key_file = '$keyfile'");
+$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+$node->poll_query_until('postgres', "SELECT current_setting('phleet.master_key_file') = '$keyfile'")
+  or die 'the key file setting did not reach new sessions';
+$node->safe_psql('postgres', q{
+SET client_min_messages = warning;
+SELECT phleet.controller_create('vk');
+CREATE ROLE vk_app LOGIN;
+SELECT phleet.bind_role('vk_app', 'vk');
+CREATE TABLE msgs (id int PRIMARY KEY, at timestamptz NOT NULL, phone text);
+SELECT phleet.govern('msgs');
+SELECT phleet.classify('msgs', 'phone', 'personal', 'phone', true);
+CREATE INDEX ON msgs (controller, phone);
+GRANT ALL ON msgs TO vk_app;
+});
+$node->safe_psql('postgres', q{
+BEGIN;
+SELECT phleet.enter('vk');
+INSERT INTO msgs VALUES (1, now() - interval '20 days', '+1 555 123 0001'), (2, now(), '+1 555 123 0002');
+COMMIT;
+}, extra_params => [ '-U', 'vk_app' ]);
+$node->safe_psql('postgres', q{
+SET client_min_messages = warning;
+SELECT phleet.retain('msgs', '10 days', 'at');
+});
+chmod(0644, $keyfile) or die "chmod: $!";
+my ($ret, $out, $err) = $node->psql('postgres', 'CALL phleet.purge()');
+like($err, qr/vault of controller vk not pruned: .*accessible to other users/,
+	'the pruning fails on the key file');
+my $logged = $node->safe_psql('postgres',
+	"BEGIN; SELECT phleet.enter('vk') \\g /dev/null\nSELECT string_agg(error, ';') FROM phleet.purge_log WHERE error IS NOT NULL; COMMIT;",
+	extra_params => [ '-U', 'vk_app' ]);
+like($logged, qr/accessible to other users/, 'the controller reads the error in purge_log');
+unlike($logged, qr/secret-dir-review12/, 'without the key file\'s path');
+like($err, qr/HINT:  .*secret-dir-review12/, 'the superuser who ran the purge has the path');
+
 done_testing();
