@@ -126,7 +126,7 @@ static void master_settings_assign(const char *newval, void *extra);
 static void master_forget_cached(void);
 static bool master_get(bool previous, MasterKey **out);
 static bool master_path_shown(void);
-static int	master_path_detail(const char *guc, const char *file);
+static int	master_path_detail(bool shown, const char *guc, const char *file);
 static void master_parse(const char *source, uint8 *buf,
 						 size_t len, uint8 *key);
 static void master_no_key_error(void);
@@ -218,10 +218,12 @@ master_path_shown(void)
 		has_privs_of_role(GetSessionUserId(), ROLE_PG_READ_ALL_SETTINGS);
 }
 
-/* For other roles the path goes to the server log only. */
+/* The path as the error's detail, or for other roles in the server log only. */
 static int
-master_path_detail(const char *guc, const char *file)
+master_path_detail(bool shown, const char *guc, const char *file)
 {
+	if (shown)
+		return errdetail("%s is set to \"%s\"; relative paths are relative to the data directory.", guc, file);
 	return errdetail_log("%s is set to \"%s\".", guc, file);
 }
 
@@ -300,35 +302,41 @@ master_get(bool previous, MasterKey **out)
 		struct stat st;
 		FILE	   *fp;
 		bool		shown = master_path_shown();
-		const char *name = shown ? psprintf("master key file \"%s\"", file)
-			: psprintf("the master key file set in %s", file_guc);
+
+		/*
+		 * The message never names the file, even to those who may see it:
+		 * the purge, run by a superuser, stores messages in
+		 * phleet.purge_log, where controllers read them.  The path goes to
+		 * the detail and hint, or to the server log only.
+		 */
+		const char *name = psprintf("the master key file set in %s", file_guc);
 
 		if (stat(file, &st) != 0)
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not access %s: %m", name),
-					 shown ? errdetail("%s is set to \"%s\"; relative paths are relative to the data directory.", file_guc, file)
-					 : master_path_detail(file_guc, file),
+					 master_path_detail(shown, file_guc, file),
 					 shown ? errhint("As the server's operating system user run: openssl rand -hex 32 > \"%s\" && chmod 600 \"%s\"", file, file)
 					 : errhint("A superuser sees the path with: SHOW %s", file_guc)));
 		if (!S_ISREG(st.st_mode))
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIG_FILE_ERROR),
 					 errmsg("%s is not a regular file", name),
-					 shown ? 0 : master_path_detail(file_guc, file)));
+					 master_path_detail(shown, file_guc, file)));
 		if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIG_FILE_ERROR),
 					 errmsg("%s is accessible to other users", name),
 					 errdetail("Its permissions are %04o; only the server's operating system user may read it.",
 							   (unsigned int) (st.st_mode & 07777)),
-					 shown ? errhint("Run: chmod 600 \"%s\"", file) : master_path_detail(file_guc, file)));
+					 shown ? errhint("Run: chmod 600 \"%s\"", file)
+					 : errdetail_log("%s is set to \"%s\".", file_guc, file)));
 		fp = AllocateFile(file, PG_BINARY_R);
 		if (fp == NULL)
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not open %s: %m", name),
-					 shown ? 0 : master_path_detail(file_guc, file)));
+					 master_path_detail(shown, file_guc, file)));
 		len = fread(buf, 1, sizeof(buf), fp);
 		if (ferror(fp))
 		{
@@ -336,7 +344,7 @@ master_get(bool previous, MasterKey **out)
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not read %s: %m", name),
-					 shown ? 0 : master_path_detail(file_guc, file)));
+					 master_path_detail(shown, file_guc, file)));
 		}
 		FreeFile(fp);
 		master_parse(name, buf, Min(len, MASTER_READ_MAX + 1), m->key);

@@ -157,6 +157,13 @@ token_redact_activity(const char *token, size_t len)
 
 	if (query == NULL || len == 0 || !pgstat_track_activities)
 		return;
+	/*
+	 * Only what may be a token: any other text (current_query() itself)
+	 * would let a caller hide what it runs from pg_stat_activity.
+	 */
+	if (len > PHLEET_TOKEN_MAXLEN || len < strlen(PHLEET_TOKEN_VERSION ".") ||
+		strncmp(token, PHLEET_TOKEN_VERSION ".", strlen(PHLEET_TOKEN_VERSION ".")) != 0)
+		return;
 	at = strstr(query, pnstrdup(token, len));
 	if (at == NULL)
 		return;

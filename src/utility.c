@@ -108,12 +108,18 @@ owner_code_may_run(Node *parsetree)
 		case T_NotifyStmt:
 		case T_CallStmt:
 		case T_DoStmt:
-		case T_ExplainStmt:
 		case T_DeclareCursorStmt:
 		case T_FetchStmt:
 		case T_ClosePortalStmt:
 		case T_LockStmt:
 			return true;
+		case T_ExplainStmt:
+			/*
+			 * Not of a utility statement: EXPLAIN ANALYZE CREATE TABLE AS
+			 * (or MATERIALIZED VIEW) creates the relation without passing
+			 * through ProcessUtility again.
+			 */
+			return castNode(Query, ((ExplainStmt *) parsetree)->query)->commandType != CMD_UTILITY;
 		default:
 			return false;
 	}

@@ -1164,7 +1164,12 @@ audit_slot_acquire(void)
 	ConditionVariableCancelSleep();
 }
 
-/* Give an audit worker's slot back (also a before_shmem_exit callback). */
+/*
+ * Give an audit worker's slot back (also a before_shmem_exit callback), and
+ * wake every waiting call to look again: a single woken call that is
+ * cancelled before it looks would take the wakeup with it (PostgreSQL 15
+ * does not pass it on), leaving the others asleep with the slot free.
+ */
 static void
 audit_slot_release(int code, Datum arg)
 {
@@ -1172,7 +1177,7 @@ audit_slot_release(int code, Datum arg)
 	if (audit_writers->running > 0)
 		audit_writers->running--;
 	SpinLockRelease(&audit_writers->mutex);
-	ConditionVariableSignal(&audit_writers->slot_freed);
+	ConditionVariableBroadcast(&audit_writers->slot_freed);
 }
 
 /*

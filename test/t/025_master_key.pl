@@ -81,8 +81,11 @@ like($err, qr/phleet has no master key/, 'rewrap_keys needs one too');
 
 # a missing file
 set_keys(master_key_file => 'phleet.key');
-like(pseudonym_error(), qr/could not access master key file "phleet.key": No such file/,
+$err = pseudonym_error();
+like($err, qr/could not access the master key file set in phleet.master_key_file: No such file/,
 	'missing key file refused');
+like($err, qr/DETAIL:  phleet.master_key_file is set to "phleet.key"/,
+	'the path is in the detail (never in the message: phleet.purge_log stores messages)');
 
 # an application role is not shown the path: that goes to the server log
 $node->safe_psql('postgres',
@@ -102,7 +105,7 @@ like(slurp_file($node->logfile, $log_offset),
 # a file others can read
 write_key('phleet.key', ('ab' x 32) . "\n", 0644);
 $err = pseudonym_error();
-like($err, qr/master key file "phleet.key" is accessible to other users/,
+like($err, qr/the master key file set in phleet.master_key_file is accessible to other users/,
 	'group/world-readable key file refused');
 like($err, qr/permissions are 0644/, 'detail shows the mode');
 like($err, qr/HINT:  Run: chmod 600 "phleet.key"/, 'hint says how to fix it');
@@ -115,7 +118,7 @@ like(pseudonym_error(), qr/accessible to other users/, 'group-readable refused t
 
 # a file that holds no key
 write_key('phleet.key', 'too short');
-like(pseudonym_error(), qr/master key file "phleet.key" does not hold a master key/,
+like(pseudonym_error(), qr/the master key file set in phleet.master_key_file does not hold a master key/,
 	'garbage refused');
 write_key('phleet.key', ('zz' x 32) . "\n");
 like(pseudonym_error(), qr/does not hold a master key/, 'non-hex 64 characters refused');
