@@ -157,5 +157,41 @@ SELECT table_name FROM phleet.purge_log WHERE run_id IN (650, 651);
 SELECT phleet.release(h.id) FROM phleet.legal_holds h WHERE h.controller = 'ptab-b' AND h.released_at IS NULL;
 RESET ROLE;
 RESET phleet.log_retention;
+
+-- A partition that a foreign key names directly (not through the
+-- partitioned table) can be detached but not dropped: it used to stay in
+-- phleet.purge_detached, with its rows, warned about by every run.  Such a
+-- partition is not taken whole; its expired rows go row by row, where the
+-- key's action runs.
+CREATE TABLE ptab_direct (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE ptab_direct_old PARTITION OF ptab_direct FOR VALUES FROM ('2000-01-01') TO ('2001-01-01');
+CREATE TABLE ptab_direct_new PARTITION OF ptab_direct FOR VALUES FROM ('2001-01-01') TO ('2100-01-01');
+SELECT phleet.govern('ptab_direct');
+CREATE TABLE ptab_direct_refs (id int, at timestamptz,
+                               FOREIGN KEY (id, at) REFERENCES ptab_direct_old ON DELETE SET NULL);
+GRANT ALL ON ptab_direct TO regress_ptab_app;
+SET ROLE regress_ptab_app;
+BEGIN;
+SELECT phleet.enter('ptab-a') IS NOT NULL AS a;
+INSERT INTO ptab_direct SELECT g, timestamptz '2000-03-01' + g * interval '1 day' FROM generate_series(1, 5) g;
+COMMIT;
+RESET ROLE;
+INSERT INTO ptab_direct_refs VALUES (1, timestamptz '2000-03-02');
+SET client_min_messages = warning;
+SELECT phleet.retain('ptab_direct', '10 days', 'at');
+RESET client_min_messages;
+SELECT controller, method, partition_name, rows_to_delete FROM phleet.purge_preview()
+ WHERE table_name = 'ptab_direct'::regclass;
+SET ROLE regress_ptab_admin;
+CALL phleet.purge() \gset direct_
+RESET ROLE;
+SELECT :'direct_status' AS status;
+SELECT controller, method, partition_name, status, rows_deleted FROM phleet.purge_log
+ WHERE relid = 'ptab_direct'::regclass AND run_id = :direct_run_id;
+SELECT count(*) AS detached_left FROM phleet.purge_detached;
+SELECT count(*) AS rows_left FROM ptab_direct;
+SELECT * FROM ptab_direct_refs;
+DROP TABLE ptab_direct_refs, ptab_direct;
+
 DELETE FROM phleet.purge_runs WHERE run_id >= 600;
 DELETE FROM phleet.audit_log WHERE controller LIKE 'ptab%';

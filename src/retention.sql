@@ -710,6 +710,7 @@ COMMENT ON FUNCTION phleet._purge_tables() IS
 -- Partitions of a table RANGE-partitioned on its time column whose upper
 -- bound is past the shortest policy of the table, by upper bound; only the
 -- partition one, when given (no row when it is not such a partition).
+-- Not those a foreign key names directly.
 CREATE FUNCTION phleet._purge_partition_candidates(tbl regclass, one regclass DEFAULT NULL)
 RETURNS TABLE (part regclass, upper_bound text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -732,7 +733,12 @@ BEGIN
           FROM (SELECT c.oid::regclass AS relid,
                        (substring(pg_get_expr(c.relpartbound, c.oid) FROM $r$ TO \('(.*)'\)$r$))::%1$s AS up
                   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = $1 AND ($3::oid IS NULL OR i.inhrelid = $3::oid)) s
+                 WHERE i.inhparent = $1 AND ($3::oid IS NULL OR i.inhrelid = $3::oid)
+                   -- a foreign key that names the partition itself (not the
+                   -- partitioned table) would let it be detached but never
+                   -- dropped: its rows go row by row, where the key acts
+                   AND NOT EXISTS (SELECT FROM pg_constraint k
+                                    WHERE k.contype = 'f' AND k.confrelid = c.oid AND k.conparentid = 0)) s
          WHERE s.up IS NOT NULL AND s.up <= $2::%1$s
          ORDER BY s.up, s.relid::text$q$, t.time_type)
         USING tbl, loosest, one;
