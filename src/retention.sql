@@ -1614,6 +1614,7 @@ DECLARE
     passed boolean;
     n_left bigint;
     aside boolean := false;
+    rel_name text;
 BEGIN
     status := 'more';
     deleted := 0;
@@ -1621,12 +1622,28 @@ BEGIN
     -- The table as it is now (code added since the run looked at it), under
     -- a lock that keeps new indexes, constraints and statistics out until
     -- the batch commits: reading it must run no code of a non-superuser.
+    -- A table dropped since (one whose controllers were set aside may be,
+    -- long after the run looked at it) has no rows left: its controllers
+    -- leave the cohort, as when its policy goes.
     BEGIN
-        EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', tbl);
+        SELECT format('%I.%I', n.nspname, c.relname) INTO rel_name
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
+        IF rel_name IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'undefined_table';
+        END IF;
+        EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', rel_name);
         msg := phleet._untrusted_code(tbl);
-    EXCEPTION WHEN lock_not_available THEN
-        msg := format('could not lock the table within %s: another transaction holds a lock on it',
-                      current_setting('lock_timeout'));
+    EXCEPTION
+        WHEN lock_not_available THEN
+            msg := format('could not lock the table within %s: another transaction holds a lock on it',
+                          current_setting('lock_timeout'));
+        WHEN undefined_table THEN
+            UPDATE phleet.purge_log l
+               SET status = 'policy changed', finished = clock_timestamp()
+             WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows' AND l.cutoff = cohort
+               AND l.status = 'running' AND (alone IS NULL OR l.controller = alone);
+            status := 'done';
+            RETURN;
     END;
     IF msg IS NOT NULL THEN
         PERFORM phleet._purge_cohort_stopped(run, tbl, cohort, msg, alone);
@@ -2450,6 +2467,8 @@ BEGIN
     -- deleted something: every run makes progress, however small its budget.
     <<tables>>
     FOREACH tbl IN ARRAY tbls LOOP
+        -- (dropped since the list was made)
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = tbl);
         IF phleet._purge_untrusted(run_id, tbl) THEN
             COMMIT;
             CONTINUE;
