@@ -1,7 +1,8 @@
 -- Purging rows that cannot be deleted (ON DELETE RESTRICT / NO ACTION from
 -- a row that does not expire): a controller with many such rows is set
--- aside and purged on its own at the end of the run, so that its rows do
--- not make every batch of the others' a batch of 48 subtransactions.
+-- aside and purged on its own once the others of its table are done, so
+-- that its rows do not make every batch of the others' a batch of 48
+-- subtransactions.
 \set SHOW_CONTEXT never
 -- day-long intervals span 23 or 25 hours across a DST change: batch
 -- boundaries would depend on the date the test runs
@@ -119,10 +120,10 @@ SELECT phleet.retain('rst_events', '10 days', 'at');
 CALL phleet.purge(batch_rows => 100);
 RESET client_min_messages;
 SELECT * FROM rst_log();
--- A and C (set aside) were done last
+-- A and C (set aside) were done after the others of their table
 SELECT l.controller, l.table_name,
        l.finished > (SELECT max(x.finished) FROM phleet.purge_log x
-                      WHERE x.run_id = l.run_id AND x.method = 'rows'
+                      WHERE x.run_id = l.run_id AND x.method = 'rows' AND x.relid = l.relid
                         AND x.controller NOT IN ('rst-a', 'rst-c')) AS after_the_others
   FROM phleet.purge_log l
  WHERE l.run_id = (SELECT max(run_id) FROM phleet.purge_runs) AND l.method = 'rows'
@@ -137,9 +138,9 @@ DELETE FROM rst_leads;
 SELECT phleet.unretain('rst_leads', 'rst-c');
 
 -------------------------------------------------------------------------------
--- the vault: a controller set aside had rows deleted before (its vault
--- pruned in the run's vault turn) and after (in its own turn, after the
--- vault's): the next run prunes it again for those
+-- the vault: a controller set aside had rows deleted in its cohort's batch
+-- and in its own turn; both come before the run's vault turn, which prunes
+-- the entries of both (the next run finds nothing more to prune)
 -------------------------------------------------------------------------------
 CREATE TABLE rst_contacts (id int PRIMARY KEY, at timestamptz NOT NULL, phone text);
 CREATE TABLE rst_calls (id int PRIMARY KEY, contact_id int REFERENCES rst_contacts (id));
@@ -168,7 +169,7 @@ RESET client_min_messages;
 SELECT * FROM rst_log();
 RESET ROLE;
 SELECT controller, array_agg(id ORDER BY id) AS contacts FROM rst_contacts GROUP BY 1 ORDER BY 1;
--- 1's entry went in the run, 3's waits for the next one
+-- 1's and 3's entries went in the run
 SELECT controller, count(*) AS entries FROM phleet.vault WHERE controller LIKE 'rst-%' GROUP BY 1 ORDER BY 1;
 SET ROLE regress_rst_admin;
 SET client_min_messages = warning;

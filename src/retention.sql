@@ -1556,8 +1556,8 @@ COMMENT ON FUNCTION phleet._purge_delete_tids(regclass, text, name, text[], text
 -- every window, would make every batch of the others a batch of 48
 -- subtransactions that gets a few hundred rows further (5,000 such rows
 -- among 200,000 made the others' purge 100 times slower).  phleet.purge()
--- purges each controller set aside on its own (alone) at the end of the
--- run, from its oldest expired row.
+-- purges each controller set aside on its own (alone) once the table's
+-- cohorts are done, from its oldest expired row.
 CREATE FUNCTION phleet._purge_batch(run bigint, tbl regclass, cohort timestamptz, batch_rows integer,
     lo text, width interval, alone text DEFAULT NULL,
     OUT status text, OUT deleted bigint, OUT next_lo text, OUT next_width interval)
@@ -1989,7 +1989,7 @@ COMMENT ON FUNCTION phleet._purge_batch(bigint, regclass, timestamptz, integer, 
 -- Controllers whose vault entries may have lost their last row: those with
 -- rows deleted from a table with a revealable column by a run after the
 -- last pruning of their vault (done, or found under a hold; or by the same
--- run after it, as the rows of a controller set aside), and, so that
+-- run after it), and, so that
 -- entries of rows the application deleted or updated itself go too, those
 -- whose vault was last pruned longer ago than phleet.vault_sweep_interval
 -- (never: counted from the controller's creation; a vault found empty counts
@@ -2020,8 +2020,7 @@ BEGIN
           FROM last_pruned p
          WHERE EXISTS (SELECT FROM phleet.purge_log l
                         WHERE l.controller = p.controller AND l.run_id <= run
-                          -- (or later in the run that last pruned it: rows
-                          -- of a controller set aside go after the vault's turn)
+                          -- (or later in the run that last pruned it)
                           AND (l.run_id > coalesce(p.run_id, 0)
                                OR (l.run_id = p.run_id AND l.finished > p.finished))
                           AND l.method IN ('rows', 'partition') AND l.rows_deleted > 0
@@ -2434,14 +2433,13 @@ DECLARE
     ctrl text;
     v record;
     summary record;
-    -- controllers set aside by their cohort's batches (phleet._purge_batch())
-    aside_tbl regclass[] := '{}';
-    aside_cohort timestamptz[] := '{}';
-    aside_c text[] := '{}';
-    aside_lo text[] := '{}';
-    aside_width interval[] := '{}';
-    i integer := 0;
-    went_round boolean := false;
+    -- a table's controllers set aside by their cohort's batches
+    -- (phleet._purge_batch())
+    aside_cohort timestamptz[];
+    aside_c text[];
+    aside_lo text[];
+    aside_width interval[];
+    i integer;
 BEGIN
     PERFORM phleet._purge_can_commit();
     run_id := phleet._purge_start(batch_rows, time_budget);
@@ -2496,6 +2494,10 @@ BEGIN
         END IF;
         cohorts := ARRAY(SELECT phleet._purge_begin_table(run_id, tbl));
         COMMIT;
+        aside_cohort := '{}';
+        aside_c := '{}';
+        aside_lo := '{}';
+        aside_width := '{}';
         FOREACH cohort IN ARRAY cohorts LOOP
             lo := NULL;
             width := NULL;
@@ -2517,12 +2519,44 @@ BEGIN
                                AND l.cutoff = cohort AND l.status = 'running'
                              ORDER BY l.controller
                 LOOP
-                    aside_tbl := aside_tbl || tbl;
                     aside_cohort := aside_cohort || cohort;
                     aside_c := aside_c || ctrl;
                     aside_lo := aside_lo || NULL::text;
                     aside_width := aside_width || NULL::interval;
                 END LOOP;
+            END IF;
+        END LOOP;
+
+        -- then the table's controllers whose rows failed to delete, each on
+        -- its own from its oldest expired row, one batch each in turn (from
+        -- a different one each run): the others of their cohorts are done,
+        -- and one controller's many rows that fail cannot keep another's
+        -- from its turn.  The budget is checked before every batch, as
+        -- everywhere; a table the run did not finish goes first next time
+        -- (phleet._purge_tables()).
+        i := CASE WHEN cardinality(aside_c) > 0 THEN (run_id % cardinality(aside_c))::integer ELSE 0 END;
+        WHILE cardinality(aside_c) > 0 LOOP
+            i := i + 1;
+            IF i > cardinality(aside_c) THEN
+                i := 1;
+            END IF;
+            IF progressed AND clock_timestamp() >= deadline THEN
+                stopped := true;
+                EXIT tables;
+            END IF;
+            SELECT * INTO b FROM phleet._purge_batch(run_id, tbl, aside_cohort[i], batch_rows,
+                                                     aside_lo[i], aside_width[i], aside_c[i]);
+            COMMIT;
+            progressed := progressed OR b.deleted > 0;
+            IF b.status = 'more' THEN
+                aside_lo[i] := b.next_lo;
+                aside_width[i] := b.next_width;
+            ELSE
+                aside_cohort := aside_cohort[:i - 1] || aside_cohort[i + 1:];
+                aside_c := aside_c[:i - 1] || aside_c[i + 1:];
+                aside_lo := aside_lo[:i - 1] || aside_lo[i + 1:];
+                aside_width := aside_width[:i - 1] || aside_width[i + 1:];
+                i := i - 1;
             END IF;
         END LOOP;
     END LOOP;
@@ -2559,37 +2593,6 @@ BEGIN
         PERFORM phleet._purge_logs(run_id);
         COMMIT;
     END IF;
-
-    -- last, the controllers whose rows failed to delete, each on its own
-    -- from its oldest expired row, one batch each in turn: their rows
-    -- cannot spend the budget of the others' (nor of the vault's), and one
-    -- controller's many rows that fail cannot keep another's from its turn.
-    -- The budget is checked once each has had a batch.
-    WHILE NOT stopped AND cardinality(aside_c) > 0 LOOP
-        i := i + 1;
-        IF i > cardinality(aside_c) THEN
-            i := 1;
-            went_round := true;
-        END IF;
-        IF went_round AND clock_timestamp() >= deadline THEN
-            stopped := true;
-            EXIT;
-        END IF;
-        SELECT * INTO b FROM phleet._purge_batch(run_id, aside_tbl[i], aside_cohort[i], batch_rows,
-                                                 aside_lo[i], aside_width[i], aside_c[i]);
-        COMMIT;
-        IF b.status = 'more' THEN
-            aside_lo[i] := b.next_lo;
-            aside_width[i] := b.next_width;
-        ELSE
-            aside_tbl := aside_tbl[:i - 1] || aside_tbl[i + 1:];
-            aside_cohort := aside_cohort[:i - 1] || aside_cohort[i + 1:];
-            aside_c := aside_c[:i - 1] || aside_c[i + 1:];
-            aside_lo := aside_lo[:i - 1] || aside_lo[i + 1:];
-            aside_width := aside_width[:i - 1] || aside_width[i + 1:];
-            i := i - 1;
-        END IF;
-    END LOOP;
 
     SELECT * INTO summary FROM phleet._purge_finish(run_id, stopped);
     status := summary.status;
