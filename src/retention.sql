@@ -132,6 +132,10 @@ CREATE TABLE phleet.purge_log (
     longest_batch  interval,
     oldest_kept    timestamptz,
     error          text,
+    -- rows of the controller failed, or waited in vain for a lock in another
+    -- table, in this run: purged on its own once the others of its table are
+    -- done
+    set_aside      boolean NOT NULL DEFAULT false,
     -- (no controller: a dropped partition's row, or a table the run skipped)
     CHECK (controller IS NOT NULL OR method = 'partition' OR status = 'error')
 );
@@ -1608,6 +1612,7 @@ DECLARE
     e integer;
     attempts integer := 0;
     bad_c text[] := '{}';
+    waited_c text[] := '{}';
     bad_msg text[] := '{}';
     about_rows boolean := false;
     resume text;
@@ -1657,7 +1662,7 @@ BEGIN
     FOR r IN
         SELECT l.id, l.controller,
                CASE WHEN t.time_column IS NOT NULL THEN phleet._held_via(l.controller, tbl) END AS held_via,
-               coalesce(o.keep, d.keep) AS keep_now, l.error
+               coalesce(o.keep, d.keep) AS keep_now, l.error, l.set_aside
           FROM phleet.purge_log l
           LEFT JOIN phleet.retention_rules o ON o.relid = tbl AND o.controller = l.controller
           LEFT JOIN phleet.retention_rules d ON d.relid = tbl AND d.controller IS NULL
@@ -1683,7 +1688,7 @@ BEGIN
             UPDATE phleet.purge_log l
                SET status = 'policy changed', finished = clock_timestamp()
              WHERE l.id = r.id;
-        ELSIF alone IS NULL AND r.error IS NOT NULL THEN
+        ELSIF alone IS NULL AND (r.error IS NOT NULL OR r.set_aside) THEN
             -- rows of it failed in this run: set aside (see above)
             aside := true;
         ELSE
@@ -1858,7 +1863,14 @@ BEGIN
                             ps := ps || ARRAY[(s + e) / 2 + 1, s];
                             pe := pe || ARRAY[e, (s + e) / 2];
                         ELSIF c_state = '55P03' THEN
+                            -- the row itself is this batch's (FOR UPDATE):
+                            -- a lock elsewhere (a referencing row another
+                            -- transaction holds, for the key's check or
+                            -- action); its controller is set aside too, or
+                            -- every window with such rows would wait for
+                            -- them piece by piece
                             locked := locked + 1;
+                            waited_c := waited_c || ctl[s];
                         ELSE
                             bad_c := bad_c || ctl[s];
                             bad_msg := bad_msg || c_msg;
@@ -1889,6 +1901,11 @@ BEGIN
                   FROM (SELECT y.c, min(y.m) AS m FROM unnest(bad_c, bad_msg) AS y(c, m) GROUP BY y.c) x
                  WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
                    AND l.cutoff = cohort AND l.status = 'running' AND l.controller = x.c;
+                UPDATE phleet.purge_log l
+                   SET set_aside = true
+                 WHERE l.run_id = run AND l.relid = tbl::oid AND l.method = 'rows'
+                   AND l.cutoff = cohort AND l.status = 'running'
+                   AND l.controller = ANY (bad_c || waited_c);
             END;
             SELECT coalesce(sum(x), 0) INTO deleted FROM unnest(dn) AS x;
             IF locked > 0 THEN

@@ -105,6 +105,54 @@ is($node->safe_psql('postgres', q{SELECT string_agg(id::text, ',' ORDER BY id) F
 	'2,12', 'partitioned: it leaves the two locked rows, and only them');
 $locker->query_safe('COMMIT');
 
+# Rows locked in a table that references the purged one (review 13): A's
+# application keeps its messages locked, so each delete of one of A's
+# expired leads waits 50 ms for the message ON DELETE CASCADE must delete,
+# then fails.  Counted as locked rather than failed, A was never set aside:
+# every window of B's holding some of A's leads went piece by piece, waiting
+# for each of them.  A is now set aside after the first batch that meets
+# them; B's leads go in batches of B's alone.
+$node->safe_psql('postgres', q{
+SET client_min_messages = warning;
+CREATE TABLE leads (id integer PRIMARY KEY, at timestamptz NOT NULL);
+CREATE TABLE lead_msgs (id integer PRIMARY KEY, lead_id integer REFERENCES leads ON DELETE CASCADE);
+SELECT phleet.govern('leads'), phleet.govern('lead_msgs');
+GRANT SELECT, UPDATE ON lead_msgs TO app_a;
+SELECT phleet.retain('leads', '10 days', 'at');
+-- expired, interleaved in time: lock-a's 1..10, each with a message;
+-- lock-b's 101..130, three after each of lock-a's
+BEGIN;
+SELECT phleet.enter('lock-a');
+INSERT INTO leads SELECT g, now() - interval '20 days' + g * interval '4 hours' FROM generate_series(1, 10) g;
+INSERT INTO lead_msgs SELECT g, g FROM generate_series(1, 10) g;
+COMMIT;
+BEGIN;
+SELECT phleet.enter('lock-b');
+INSERT INTO leads SELECT 100 + g, now() - interval '20 days' + ((g + 2) / 3) * interval '4 hours'
+                                  + (g % 3 + 1) * interval '1 hour'
+  FROM generate_series(1, 30) g;
+COMMIT;
+});
+$locker->query_safe('BEGIN');
+is($locker->query_safe('SELECT count(*) FROM (SELECT FROM lead_msgs FOR UPDATE) s'),
+	'10', 'lock-a\'s application locks its messages');
+($ret, $out, $err) = $node->psql('postgres', 'CALL phleet.purge(4)');
+is($ret, 0, 'referencing rows locked: the purge runs to its end');
+is($node->safe_psql('postgres',
+		q{SELECT string_agg(format('%s %s %s set_aside=%s', controller, status, rows_deleted, set_aside), '; '
+		                    ORDER BY controller)
+		    FROM phleet.purge_log WHERE table_name = 'public.leads'
+		     AND run_id = (SELECT max(run_id) FROM phleet.purge_runs)}),
+	'lock-a done 0 set_aside=t; lock-b done 30 set_aside=f',
+	'lock-a is set aside, lock-b\'s leads all go');
+cmp_ok($node->safe_psql('postgres',
+		q{SELECT batches FROM phleet.purge_log WHERE table_name = 'public.leads' AND controller = 'lock-b'
+		     AND run_id = (SELECT max(run_id) FROM phleet.purge_runs)}),
+	'<=', 9, 'in batches of lock-b\'s rows, not piece by piece');
+is($node->safe_psql('postgres', q{SELECT string_agg(id::text, ',' ORDER BY id) FROM leads}),
+	'1,2,3,4,5,6,7,8,9,10', 'lock-a\'s leads stay for the next purge');
+$locker->query_safe('COMMIT');
+
 $locker->quit;
 $updater->quit;
 $node->stop;
