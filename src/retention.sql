@@ -705,7 +705,17 @@ AS $$
 SELECT t.relid
   FROM (SELECT DISTINCT r.relid FROM phleet.retention_rules r) t
  ORDER BY (SELECT max(l.finished) FROM phleet.purge_log l
-            WHERE l.relid = t.relid::oid AND l.status = 'done') NULLS FIRST,
+            WHERE l.relid = t.relid::oid
+              AND (l.status = 'done'
+                   -- a set-aside controller's turn that ended (also on the
+                   -- budget) once the table's cohorts were done: a table
+                   -- whose only expired rows are ones that fail would go
+                   -- first in every run, and every run stop in it
+                   OR (l.set_aside AND l.status <> 'running'
+                       AND NOT EXISTS (SELECT FROM phleet.purge_log x
+                                        WHERE x.run_id = l.run_id AND x.relid = l.relid
+                                          AND x.method = 'rows' AND x.status = 'stopped'
+                                          AND NOT x.set_aside)))) NULLS FIRST,
           t.relid::text
 $$;
 COMMENT ON FUNCTION phleet._purge_tables() IS
@@ -2457,6 +2467,7 @@ DECLARE
     aside_lo text[];
     aside_width interval[];
     i integer;
+    turned boolean;
 BEGIN
     PERFORM phleet._purge_can_commit();
     run_id := phleet._purge_start(batch_rows, time_budget);
@@ -2549,21 +2560,25 @@ BEGIN
         -- a different one each run): the others of their cohorts are done,
         -- and one controller's many rows that fail cannot keep another's
         -- from its turn.  The budget is checked before every batch, as
-        -- everywhere; a table the run did not finish goes first next time
-        -- (phleet._purge_tables()).
+        -- everywhere, and once one turn is done even if nothing was deleted
+        -- (their rows may all fail: without deletions the run would try
+        -- every one of them, however long that took); a table the run did
+        -- not finish goes first next time (phleet._purge_tables()).
         i := CASE WHEN cardinality(aside_c) > 0 THEN (run_id % cardinality(aside_c))::integer ELSE 0 END;
+        turned := false;
         WHILE cardinality(aside_c) > 0 LOOP
             i := i + 1;
             IF i > cardinality(aside_c) THEN
                 i := 1;
             END IF;
-            IF progressed AND clock_timestamp() >= deadline THEN
+            IF (progressed OR turned) AND clock_timestamp() >= deadline THEN
                 stopped := true;
                 EXIT tables;
             END IF;
             SELECT * INTO b FROM phleet._purge_batch(run_id, tbl, aside_cohort[i], batch_rows,
                                                      aside_lo[i], aside_width[i], aside_c[i]);
             COMMIT;
+            turned := true;
             progressed := progressed OR b.deleted > 0;
             IF b.status = 'more' THEN
                 aside_lo[i] := b.next_lo;
