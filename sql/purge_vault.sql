@@ -136,7 +136,7 @@ RESET ROLE;
 SELECT count(*) AS vault_rows_of_last_run FROM phleet.purge_log
  WHERE method = 'vault' AND run_id = (SELECT max(run_id) FROM phleet.purge_runs);
 -- (two days pass)
-UPDATE phleet.purge_log SET finished = finished - interval '2 days';
+UPDATE phleet.purge_log SET finished = finished - interval '2 days' WHERE method = 'vault';
 UPDATE phleet.controllers SET created_at = created_at - interval '2 days' WHERE handle LIKE 'pv-%';
 -- 0 turns the sweep off
 SET phleet.vault_sweep_interval = 0;

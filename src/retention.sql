@@ -2015,8 +2015,7 @@ COMMENT ON FUNCTION phleet._purge_batch(bigint, regclass, timestamptz, integer, 
 --
 -- Controllers whose vault entries may have lost their last row: those with
 -- rows deleted from a table with a revealable column by a run after the
--- last pruning of their vault (done, or found under a hold; or by the same
--- run after it), and, so that
+-- last pruning of their vault (done, or found under a hold), and, so that
 -- entries of rows the application deleted or updated itself go too, those
 -- whose vault was last pruned longer ago than phleet.vault_sweep_interval
 -- (never: counted from the controller's creation; a vault found empty counts
@@ -2047,9 +2046,7 @@ BEGIN
           FROM last_pruned p
          WHERE EXISTS (SELECT FROM phleet.purge_log l
                         WHERE l.controller = p.controller AND l.run_id <= run
-                          -- (or later in the run that last pruned it)
-                          AND (l.run_id > coalesce(p.run_id, 0)
-                               OR (l.run_id = p.run_id AND l.finished > p.finished))
+                          AND l.run_id > coalesce(p.run_id, 0)
                           AND l.method IN ('rows', 'partition') AND l.rows_deleted > 0
                           AND EXISTS (SELECT FROM phleet.classifications c
                                        WHERE c.relid::oid = l.relid AND c.reveal))
